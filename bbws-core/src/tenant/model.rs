@@ -80,6 +80,9 @@ pub struct TenantPatch {
     pub group: Patch<UnitLabel>,
     pub team: Patch<UnitLabel>,
     pub metadata: Option<Map<String, Value>>,
+    /// Immutable fields the request named (`tenantId`, `environment`, `status`, `createdAt`,
+    /// `createdBy`) with the value it gave: accepted only if equal to the current value.
+    pub immutable: Vec<(&'static str, String)>,
 }
 
 impl TenantPatch {
@@ -107,8 +110,17 @@ fn opt_label(v: Option<&UnitLabel>) -> Value {
 
 impl Tenant {
     /// A new tenant in PENDING at version 1.
-    pub fn new(id: TenantId, req: NewTenant, customer_id: Option<String>, by: &str, at: Timestamp) -> Self {
-        let stamp = Stamp { at, by: by.to_owned() };
+    pub fn new(
+        id: TenantId,
+        req: NewTenant,
+        customer_id: Option<String>,
+        by: &str,
+        at: Timestamp,
+    ) -> Self {
+        let stamp = Stamp {
+            at,
+            by: by.to_owned(),
+        };
         Self {
             id,
             organization_name: req.organization_name,
@@ -133,7 +145,10 @@ impl Tenant {
 
     fn touched(&self, by: &str, at: Timestamp) -> Self {
         let mut next = self.clone();
-        next.updated = Stamp { at, by: by.to_owned() };
+        next.updated = Stamp {
+            at,
+            by: by.to_owned(),
+        };
         next.version += 1;
         next
     }
@@ -157,9 +172,40 @@ impl Tenant {
 
     /// Applies a partial update; returns the new state and the changed fields. A patch that
     /// changes nothing still bumps the version (the caller asked for a write).
-    pub fn update(&self, patch: TenantPatch, by: &str, at: Timestamp) -> Result<(Self, Vec<FieldChange>)> {
+    pub fn update(
+        &self,
+        patch: TenantPatch,
+        by: &str,
+        at: Timestamp,
+    ) -> Result<(Self, Vec<FieldChange>)> {
         if self.status == TenantStatus::Deprovisioned {
-            return Err(Error::TenantDeprovisioned { tenant_id: self.id.to_string() });
+            return Err(Error::TenantDeprovisioned {
+                tenant_id: self.id.to_string(),
+            });
+        }
+        for (field, given) in &patch.immutable {
+            let current = match *field {
+                "tenantId" => self.id.to_string(),
+                "environment" => self.environment.as_str().to_owned(),
+                "status" => self.status.as_str().to_owned(),
+                "createdAt" => self.created.at.to_string(),
+                "createdBy" => self.created.by.clone(),
+                other => {
+                    return Err(Error::field(
+                        other,
+                        format!("{other} is not a tenant field"),
+                    ));
+                }
+            };
+            if *given != current {
+                let message = match *field {
+                    "tenantId" => "Tenant ID cannot be modified".to_owned(),
+                    "status" => "status cannot be changed by update; use the lifecycle operations"
+                        .to_owned(),
+                    other => format!("{other} cannot be modified"),
+                };
+                return Err(Error::field(*field, message));
+            }
         }
         let mut next = self.touched(by, at);
         let mut changes = Vec::new();
@@ -194,7 +240,11 @@ impl Tenant {
                 Patch::Clear => None,
             };
             if *slot != new {
-                changes.push(FieldChange { field, before: opt_label(slot.as_ref()), after: opt_label(new.as_ref()) });
+                changes.push(FieldChange {
+                    field,
+                    before: opt_label(slot.as_ref()),
+                    after: opt_label(new.as_ref()),
+                });
                 *slot = new;
             }
         }
@@ -208,7 +258,11 @@ impl Tenant {
                 }
             }
             if next.metadata != self.metadata {
-                changes.push(FieldChange { field: "metadata", before, after: Value::Object(next.metadata.clone()) });
+                changes.push(FieldChange {
+                    field: "metadata",
+                    before,
+                    after: Value::Object(next.metadata.clone()),
+                });
             }
         }
         Ok((next, changes))
@@ -217,11 +271,18 @@ impl Tenant {
     /// ACTIVE → PARKED (BR-PARK-001, BR-PARK-003).
     pub fn park(&self, reason: &Reason, by: &str, at: Timestamp) -> Result<Self> {
         if self.status != TenantStatus::Active {
-            return Err(self.refuse(TenantStatus::Parked, "Cannot park a tenant that is not ACTIVE"));
+            return Err(self.refuse(
+                TenantStatus::Parked,
+                "Cannot park a tenant that is not ACTIVE",
+            ));
         }
         let mut next = self.touched(by, at);
         next.status = TenantStatus::Parked;
-        next.parked = Some(ReasonedStamp { at, by: by.to_owned(), reason: reason.as_str().to_owned() });
+        next.parked = Some(ReasonedStamp {
+            at,
+            by: by.to_owned(),
+            reason: reason.as_str().to_owned(),
+        });
         Ok(next)
     }
 
@@ -232,7 +293,10 @@ impl Tenant {
         }
         let mut next = self.touched(by, at);
         next.status = TenantStatus::Active;
-        next.unparked = Some(Stamp { at, by: by.to_owned() });
+        next.unparked = Some(Stamp {
+            at,
+            by: by.to_owned(),
+        });
         Ok(next)
     }
 
@@ -241,24 +305,42 @@ impl Tenant {
         match self.status {
             TenantStatus::Active => {}
             TenantStatus::Parked => {
-                return Err(self.refuse(TenantStatus::Suspended, "Cannot suspend parked tenant. Unpark first."));
+                return Err(self.refuse(
+                    TenantStatus::Suspended,
+                    "Cannot suspend parked tenant. Unpark first.",
+                ));
             }
-            _ => return Err(self.refuse(TenantStatus::Suspended, "Only active tenants can be suspended")),
+            _ => {
+                return Err(self.refuse(
+                    TenantStatus::Suspended,
+                    "Only active tenants can be suspended",
+                ));
+            }
         }
         let mut next = self.touched(by, at);
         next.status = TenantStatus::Suspended;
-        next.suspended = Some(ReasonedStamp { at, by: by.to_owned(), reason: reason.as_str().to_owned() });
+        next.suspended = Some(ReasonedStamp {
+            at,
+            by: by.to_owned(),
+            reason: reason.as_str().to_owned(),
+        });
         Ok(next)
     }
 
     /// SUSPENDED → ACTIVE (BR-STATUS-004).
     pub fn resume(&self, by: &str, at: Timestamp) -> Result<Self> {
         if self.status != TenantStatus::Suspended {
-            return Err(self.refuse(TenantStatus::Active, "Only suspended tenants can be resumed"));
+            return Err(self.refuse(
+                TenantStatus::Active,
+                "Only suspended tenants can be resumed",
+            ));
         }
         let mut next = self.touched(by, at);
         next.status = TenantStatus::Active;
-        next.resumed = Some(Stamp { at, by: by.to_owned() });
+        next.resumed = Some(Stamp {
+            at,
+            by: by.to_owned(),
+        });
         Ok(next)
     }
 
@@ -274,14 +356,19 @@ impl Tenant {
         }
         let mut next = self.touched(by, at);
         next.status = TenantStatus::Deprovisioned;
-        next.deprovisioned = Some(Stamp { at, by: by.to_owned() });
+        next.deprovisioned = Some(Stamp {
+            at,
+            by: by.to_owned(),
+        });
         Ok(next)
     }
 
     /// The transitions only `PATCH /status` performs (C21): PENDING → ACTIVE, PENDING → FAILED,
     /// FAILED → PENDING. Every other target has its own operation.
     pub fn change_status(&self, target: TenantStatus, by: &str, at: Timestamp) -> Result<Self> {
-        self.transition(target, || format!("Cannot transition from {} to {target}", self.status))?;
+        self.transition(target, || {
+            format!("Cannot transition from {} to {target}", self.status)
+        })?;
         let mut next = self.touched(by, at);
         next.status = target;
         Ok(next)

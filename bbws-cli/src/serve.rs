@@ -1,0 +1,114 @@
+//! `bbws serve`: the HTTP API on the embedded store (default) or in memory.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bbws_core::Error;
+use bbws_core::events::OutboxRelay;
+use bbws_core::ids::RandomIds;
+use bbws_core::store::{EmbeddedStore, EventLog};
+use bbws_core::tenant::{TenantPorts, TenantService};
+use bbws_core::time::SystemClock;
+use bbws_lambda::api::auth::JwtAuthenticator;
+use bbws_lambda::{AppState, router};
+use clap::ValueEnum;
+
+use crate::DataDirArg;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    /// The persistent embedded store in the data directory.
+    Embedded,
+    /// An in-memory store, gone when the process exits.
+    Memory,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the chosen address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    #[command(flatten)]
+    data: DataDirArg,
+    #[arg(long, value_enum, default_value_t = Backend::Embedded)]
+    backend: Backend,
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LOG_LEVEL")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+pub async fn run(args: ServeArgs) -> Result<(), Error> {
+    init_logging();
+    let dir = &args.data.data_dir;
+    crate::data_dir::ensure(dir)?;
+    let secret = crate::data_dir::secret(dir)?;
+    let store = Arc::new(match args.backend {
+        Backend::Embedded => EmbeddedStore::open_dir(dir)?,
+        Backend::Memory => EmbeddedStore::in_memory()?,
+    });
+    let tenants = TenantService::new(TenantPorts::from_backend(
+        &store,
+        Arc::new(SystemClock),
+        Arc::new(RandomIds),
+    ));
+    let app = router(AppState {
+        tenants,
+        auth: Arc::new(JwtAuthenticator::new(&secret)),
+    });
+
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .map_err(|e| Error::Storage(format!("cannot listen on {}: {e}", args.addr)))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| Error::Internal(e.to_string()))?;
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let relay = OutboxRelay::new(
+        store.clone(),
+        Arc::new(EventLog::new(crate::data_dir::event_log(dir))),
+    );
+    let mut relay_stop = stop_rx.clone();
+    let relay_task = tokio::spawn(relay.run(store.outbox_notifier(), async move {
+        let _ = relay_stop.wait_for(|s| *s).await;
+    }));
+
+    tracing::info!(addr = %local, backend = ?args.backend, data_dir = %dir.display(), "bbws serve started");
+    // The one line scripts wait for: the server accepts connections from here on.
+    println!("listening on http://{local}");
+
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| Error::Internal(format!("server failed: {e}")))?;
+    let _ = stop_tx.send(true);
+    let _ = relay_task.await;
+    tracing::info!("bbws serve stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

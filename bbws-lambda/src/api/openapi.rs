@@ -1,0 +1,150 @@
+//! The OpenAPI document, generated from the handlers and DTOs (utoipa). The standard error
+//! responses and the bearer security requirement are added to every operation in one place.
+
+use utoipa::Modify;
+use utoipa::OpenApi;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+
+use super::{dto, public, tenants};
+
+/// The tenant API.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "bbws Tenant Management API",
+        version = "1.0.0",
+        description = "Tenants of the BBWS multi-tenant WordPress platform (LLD 2.5). Errors use one envelope: \
+            {\"error\":{\"code\",\"message\",\"details\"},\"requestId\",\"timestamp\"}."
+    ),
+    paths(
+        tenants::create_tenant,
+        tenants::list_tenants,
+        tenants::get_tenant,
+        tenants::update_tenant,
+        tenants::delete_tenant,
+        tenants::set_status,
+        tenants::get_lifecycle,
+        tenants::park_tenant,
+        tenants::unpark_tenant,
+        tenants::suspend_tenant,
+        tenants::resume_tenant,
+        tenants::park_tenant_alias,
+        tenants::unpark_tenant_alias,
+        tenants::list_audit,
+        public::health,
+        public::openapi_json,
+    ),
+    components(schemas(dto::ErrorResponse, dto::ErrorBody, dto::Link)),
+    modifiers(&Conventions),
+    tags(
+        (name = "tenants", description = "Tenant CRUD and audit trail"),
+        (name = "lifecycle", description = "Status transitions: park, unpark, suspend, resume, PATCH status"),
+        (name = "meta", description = "Health and this document"),
+    )
+)]
+#[derive(Debug)]
+pub struct ApiDoc;
+
+/// Security and error responses common to all operations.
+struct Conventions;
+
+const ERRORS: &[(&str, &str)] = &[
+    (
+        "400",
+        "VALIDATION_ERROR: the request is malformed or a field is invalid (details.fields)",
+    ),
+    (
+        "401",
+        "UNAUTHORIZED: missing, invalid or expired bearer token",
+    ),
+    ("403", "FORBIDDEN: the caller's role does not allow this"),
+    (
+        "404",
+        "TENANT_NOT_FOUND or NOT_FOUND (also for tenants outside the caller's scope)",
+    ),
+    ("405", "METHOD_NOT_ALLOWED"),
+    (
+        "409",
+        "CONFLICT, VERSION_CONFLICT or IDEMPOTENCY_KEY_REUSED",
+    ),
+    ("413", "PAYLOAD_TOO_LARGE"),
+    (
+        "415",
+        "UNSUPPORTED_MEDIA_TYPE: bodies must be application/json",
+    ),
+    (
+        "422",
+        "INVALID_STATUS_TRANSITION (details.currentStatus, allowedTransitions), TENANT_DEPROVISIONED, ACTIVE_RESOURCES_EXIST",
+    ),
+    ("500", "INTERNAL_ERROR"),
+];
+
+fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .filter_map(Option::as_mut)
+}
+
+impl Modify for Conventions {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.security_schemes.insert(
+            "bearerAuth".into(),
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        for (code, description) in ERRORS {
+            let response = ResponseBuilder::new()
+                .description(*description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorResponse")))
+                        .build(),
+                )
+                .build();
+            components
+                .responses
+                .insert(format!("Error{code}"), RefOr::T(response));
+        }
+        for (path, item) in &mut doc.paths.paths {
+            let public = path == "/v1.0/health" || path == "/v1.0/openapi.json";
+            for op in operations(item) {
+                for (code, _) in ERRORS {
+                    if public && *code != "500" {
+                        continue;
+                    }
+                    op.responses
+                        .responses
+                        .entry((*code).to_owned())
+                        .or_insert_with(|| {
+                            RefOr::Ref(Ref::new(format!("#/components/responses/Error{code}")))
+                        });
+                }
+                if !public {
+                    op.security = Some(vec![SecurityRequirement::new::<_, [&str; 0], &str>(
+                        "bearerAuth",
+                        [],
+                    )]);
+                }
+                if path.ends_with("/park") && !path.contains("/lifecycle/")
+                    || path.ends_with("/unpark") && !path.contains("/lifecycle/")
+                {
+                    op.deprecated = Some(utoipa::openapi::Deprecated::True);
+                }
+            }
+        }
+    }
+}

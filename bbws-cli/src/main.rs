@@ -47,7 +47,12 @@ enum Command {
 #[derive(Debug, Clone, clap::Args)]
 struct DataDirArg {
     /// The data directory (store file, JWT secret, event log).
-    #[arg(long, env = "BBWS_DATA_DIR", default_value = "./bbws-data")]
+    #[arg(
+        long,
+        env = "BBWS_DATA_DIR",
+        default_value = "./bbws-data",
+        global = true
+    )]
     data_dir: PathBuf,
 }
 

@@ -292,11 +292,23 @@ pub struct CreateTenantRequest {
         example = "dev"
     )]
     pub environment: Option<String>,
-    #[schema(min_length = 2, max_length = 50)]
+    #[schema(
+        min_length = 2,
+        max_length = 50,
+        pattern = r"^[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$"
+    )]
     pub division: Option<String>,
-    #[schema(min_length = 2, max_length = 50)]
+    #[schema(
+        min_length = 2,
+        max_length = 50,
+        pattern = r"^[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$"
+    )]
     pub group: Option<String>,
-    #[schema(min_length = 2, max_length = 50)]
+    #[schema(
+        min_length = 2,
+        max_length = 50,
+        pattern = r"^[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$"
+    )]
     pub team: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<Map<String, Value>>,
@@ -386,18 +398,27 @@ fn double_option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String
 #[allow(clippy::option_option)] // absent vs explicit null
 pub struct UpdateTenantRequest {
     #[serde(alias = "organisationName")]
-    #[schema(nullable = false, min_length = 2, max_length = 100)]
+    #[schema(
+        nullable = false,
+        min_length = 2,
+        max_length = 100,
+        pattern = r"^[A-Za-z0-9][A-Za-z0-9 \x27-]*[A-Za-z0-9\x27]$"
+    )]
     pub organization_name: Option<String>,
-    #[schema(nullable = false, format = "email")]
+    #[schema(
+        nullable = false,
+        max_length = 254,
+        pattern = r"^[A-Za-z0-9_%+-]+(\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}$"
+    )]
     pub contact_email: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, min_length = 2, max_length = 50)]
+    #[schema(value_type = Option<String>, min_length = 2, max_length = 50, pattern = r"^[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$")]
     pub division: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, min_length = 2, max_length = 50)]
+    #[schema(value_type = Option<String>, min_length = 2, max_length = 50, pattern = r"^[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$")]
     pub group: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, min_length = 2, max_length = 50)]
+    #[schema(value_type = Option<String>, min_length = 2, max_length = 50, pattern = r"^[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f])?$")]
     pub team: Option<Option<String>>,
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<Map<String, Value>>,
@@ -491,7 +512,12 @@ pub struct ReasonRequest {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusRequest {
-    #[schema(required = true, nullable = false, example = "ACTIVE")]
+    #[schema(
+        required = true,
+        nullable = false,
+        pattern = "^(PENDING|ACTIVE|SUSPENDED|PARKED|DEPROVISIONED|FAILED)$",
+        example = "ACTIVE"
+    )]
     pub status: Option<String>,
     /// Required (10–500 characters) for PARKED and SUSPENDED; recorded in the audit trail.
     #[schema(max_length = 500)]

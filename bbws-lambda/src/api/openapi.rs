@@ -4,8 +4,13 @@
 use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::path::Operation;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+
+/// `tenant-{uuid}` in lower case (OA1).
+pub const TENANT_ID_PATTERN: &str =
+    "^tenant-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
 
 use super::{dto, public, tenants};
 
@@ -132,6 +137,20 @@ impl Modify for Conventions {
                         .or_insert_with(|| {
                             RefOr::Ref(Ref::new(format!("#/components/responses/Error{code}")))
                         });
+                }
+                for param in op.parameters.iter_mut().flatten() {
+                    let pattern = match param.name.as_str() {
+                        "tenantId" => TENANT_ID_PATTERN,
+                        "Idempotency-Key" => r"^[\x21-\x7e]{1,255}$",
+                        "If-Match" => r#"^(\*|(W/)?"[0-9]{1,19}")$"#,
+                        _ => continue,
+                    };
+                    param.schema = Some(RefOr::T(Schema::Object(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .pattern(Some(pattern))
+                            .build(),
+                    )));
                 }
                 if !public {
                     op.security = Some(vec![SecurityRequirement::new::<_, [&str; 0], &str>(

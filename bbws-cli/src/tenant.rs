@@ -210,7 +210,7 @@ pub async fn run(args: TenantArgs) -> Result<(), Error> {
             output::tenant(out, &created.value);
         }
         TenantCommand::Get { tenant_id } => {
-            output::tenant(out, &svc.get(&actor, &id(&tenant_id)?).await?)
+            output::tenant(out, &svc.get(&actor, &id(&tenant_id)?).await?);
         }
         TenantCommand::List {
             status,
@@ -276,7 +276,7 @@ pub async fn run(args: TenantArgs) -> Result<(), Error> {
             );
         }
         TenantCommand::Unpark { tenant_id } => {
-            output::tenant(out, &svc.unpark(&actor, &id(&tenant_id)?, None).await?)
+            output::tenant(out, &svc.unpark(&actor, &id(&tenant_id)?, None).await?);
         }
         TenantCommand::Suspend { tenant_id, reason } => {
             let reason = Reason::parse(Some(&reason), "Suspension reason")?;
@@ -286,7 +286,7 @@ pub async fn run(args: TenantArgs) -> Result<(), Error> {
             );
         }
         TenantCommand::Resume { tenant_id } => {
-            output::tenant(out, &svc.resume(&actor, &id(&tenant_id)?, None).await?)
+            output::tenant(out, &svc.resume(&actor, &id(&tenant_id)?, None).await?);
         }
         TenantCommand::Status {
             tenant_id,

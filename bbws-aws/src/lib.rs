@@ -20,15 +20,22 @@ pub struct AwsNames {
 impl AwsNames {
     /// The LLD defaults for an environment.
     pub fn defaults(env: Environment) -> Self {
-        Self { tenants_table: format!("bbws-tenants-{env}"), event_bus: format!("bbws-events-{env}") }
+        Self {
+            tenants_table: format!("bbws-tenants-{env}"),
+            event_bus: format!("bbws-events-{env}"),
+        }
     }
 
     /// The defaults, overridden by `DYNAMODB_TABLE` and `EVENT_BUS_NAME` when set.
     pub fn from_lookup(env: Environment, var: impl Fn(&str) -> Option<String>) -> Self {
         let d = Self::defaults(env);
         Self {
-            tenants_table: var("DYNAMODB_TABLE").filter(|v| !v.is_empty()).unwrap_or(d.tenants_table),
-            event_bus: var("EVENT_BUS_NAME").filter(|v| !v.is_empty()).unwrap_or(d.event_bus),
+            tenants_table: var("DYNAMODB_TABLE")
+                .filter(|v| !v.is_empty())
+                .unwrap_or(d.tenants_table),
+            event_bus: var("EVENT_BUS_NAME")
+                .filter(|v| !v.is_empty())
+                .unwrap_or(d.event_bus),
         }
     }
 }
@@ -42,7 +49,9 @@ mod tests {
         let d = AwsNames::defaults(Environment::Sit);
         assert_eq!(d.tenants_table, "bbws-tenants-sit");
         assert_eq!(d.event_bus, "bbws-events-sit");
-        let o = AwsNames::from_lookup(Environment::Dev, |k| (k == "DYNAMODB_TABLE").then(|| "custom".to_owned()));
+        let o = AwsNames::from_lookup(Environment::Dev, |k| {
+            (k == "DYNAMODB_TABLE").then(|| "custom".to_owned())
+        });
         assert_eq!(o.tenants_table, "custom");
         assert_eq!(o.event_bus, "bbws-events-dev");
     }

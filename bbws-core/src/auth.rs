@@ -40,7 +40,10 @@ impl Role {
             "admin" => Ok(Self::Admin),
             "operator" => Ok(Self::Operator),
             "viewer" => Ok(Self::Viewer),
-            _ => Err(Error::field("role", "Invalid role. Must be Admin, Operator, or Viewer")),
+            _ => Err(Error::field(
+                "role",
+                "Invalid role. Must be Admin, Operator, or Viewer",
+            )),
         }
     }
 }
@@ -67,9 +70,18 @@ impl Claims {
     /// Gateway flattens it (`"[Admins, tenant-1-admins]"`, `"Admins,Operators"` or
     /// `"Admins Operators"`); `custom:tenantIds` is a comma list or an array.
     pub fn from_json(v: &Value) -> Result<Self> {
-        let obj = v.as_object().ok_or_else(|| Error::Unauthorized("Invalid token claims".into()))?;
-        let text = |k: &str| obj.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty());
-        let sub = text("sub").ok_or_else(|| Error::Unauthorized("Token has no subject".into()))?.to_owned();
+        let obj = v
+            .as_object()
+            .ok_or_else(|| Error::Unauthorized("Invalid token claims".into()))?;
+        let text = |k: &str| {
+            obj.get(k)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        };
+        let sub = text("sub")
+            .ok_or_else(|| Error::Unauthorized("Token has no subject".into()))?
+            .to_owned();
         Ok(Self {
             sub,
             email: text("email").map(str::to_owned),
@@ -82,7 +94,11 @@ impl Claims {
 
 fn list(v: Option<&Value>) -> Vec<String> {
     match v {
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
         Some(Value::String(s)) => s
             .trim()
             .trim_start_matches('[')
@@ -155,7 +171,11 @@ impl Actor {
             customer_id: claims.customer_id.clone(),
             roles: BTreeMap::new(),
         };
-        let listed: Vec<TenantId> = claims.tenant_ids.iter().filter_map(|t| t.trim().parse().ok()).collect();
+        let listed: Vec<TenantId> = claims
+            .tenant_ids
+            .iter()
+            .filter_map(|t| t.trim().parse().ok())
+            .collect();
         for group in &claims.groups {
             match group.as_str() {
                 Self::PLATFORM_ADMINS => actor.platform_admin = true,
@@ -223,12 +243,20 @@ impl Actor {
 
     /// The caller's role on a tenant, if any.
     pub fn role_in(&self, tenant: &TenantId) -> Option<Role> {
-        if self.platform_admin { Some(Role::Admin) } else { self.roles.get(tenant).copied() }
+        if self.platform_admin {
+            Some(Role::Admin)
+        } else {
+            self.roles.get(tenant).copied()
+        }
     }
 
     /// The tenants the caller may see.
     pub fn scope(&self) -> Scope {
-        if self.platform_admin { Scope::All } else { Scope::Only(self.roles.keys().copied().collect()) }
+        if self.platform_admin {
+            Scope::All
+        } else {
+            Scope::Only(self.roles.keys().copied().collect())
+        }
     }
 
     /// Creating a tenant is not scoped to one: platform admins and members of `Operators`
@@ -237,17 +265,24 @@ impl Actor {
         if self.platform_admin || self.global_operator {
             Ok(())
         } else {
-            Err(Error::Forbidden("Creating tenants needs the Admin or Operator role".into()))
+            Err(Error::Forbidden(
+                "Creating tenants needs the Admin or Operator role".into(),
+            ))
         }
     }
 
     /// 404 when the tenant is outside the caller's scope, 403 when the role is too low.
     pub fn authorize(&self, tenant: &TenantId, action: TenantAction) -> Result<Role> {
-        let role = self.role_in(tenant).ok_or_else(|| Error::tenant_not_found(tenant))?;
+        let role = self
+            .role_in(tenant)
+            .ok_or_else(|| Error::tenant_not_found(tenant))?;
         if role >= action.min_role() {
             Ok(role)
         } else {
-            Err(Error::Forbidden(format!("This action needs the {} role on the tenant", action.min_role())))
+            Err(Error::Forbidden(format!(
+                "This action needs the {} role on the tenant",
+                action.min_role()
+            )))
         }
     }
 }
@@ -270,21 +305,36 @@ mod tests {
 
     #[test]
     fn groups_in_every_shape() {
-        for groups in [json!(["Admins"]), json!("[Admins, x]"), json!("x,Admins"), json!("x Admins")] {
+        for groups in [
+            json!(["Admins"]),
+            json!("[Admins, x]"),
+            json!("x,Admins"),
+            json!("x Admins"),
+        ] {
             assert!(actor(&json!({"sub":"u","cognito:groups":groups})).is_platform_admin());
         }
     }
 
     #[test]
     fn roles_from_groups_and_tenant_ids() {
-        let a = actor(&json!({"sub":"u","cognito:groups":["Viewers"],"custom:tenantIds":format!("{T1}, {T2}")}));
+        let a = actor(
+            &json!({"sub":"u","cognito:groups":["Viewers"],"custom:tenantIds":format!("{T1}, {T2}")}),
+        );
         assert_eq!(a.role_in(&t(T1)), Some(Role::Viewer));
-        assert!(matches!(a.authorize(&t(T1), TenantAction::Update), Err(Error::Forbidden(_))));
+        assert!(matches!(
+            a.authorize(&t(T1), TenantAction::Update),
+            Err(Error::Forbidden(_))
+        ));
         assert!(a.authorize(&t(T1), TenantAction::Read).is_ok());
 
-        let a = actor(&json!({"sub":"u","cognito:groups":[format!("{T1}-admins"), "Viewers"],"custom:tenantIds":T1}));
+        let a = actor(
+            &json!({"sub":"u","cognito:groups":[format!("{T1}-admins"), "Viewers"],"custom:tenantIds":T1}),
+        );
         assert_eq!(a.role_in(&t(T1)), Some(Role::Admin), "highest role wins");
-        assert!(matches!(a.authorize(&t(T2), TenantAction::Read), Err(Error::TenantNotFound { .. })));
+        assert!(matches!(
+            a.authorize(&t(T2), TenantAction::Read),
+            Err(Error::TenantNotFound { .. })
+        ));
         assert!(a.authorize_create().is_err());
 
         let a = actor(&json!({"sub":"u","cognito:groups":["Operators"]}));
@@ -294,7 +344,13 @@ mod tests {
 
     #[test]
     fn claims_need_a_subject() {
-        assert!(matches!(Claims::from_json(&json!({"email":"a@b.co"})), Err(Error::Unauthorized(_))));
-        assert!(matches!(Claims::from_json(&json!("x")), Err(Error::Unauthorized(_))));
+        assert!(matches!(
+            Claims::from_json(&json!({"email":"a@b.co"})),
+            Err(Error::Unauthorized(_))
+        ));
+        assert!(matches!(
+            Claims::from_json(&json!("x")),
+            Err(Error::Unauthorized(_))
+        ));
     }
 }

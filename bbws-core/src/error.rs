@@ -123,9 +123,19 @@ impl ErrorCode {
             Self::Unauthorized => ("UNAUTHORIZED", 401, exit::AUTH, "UnauthorizedError"),
             Self::Forbidden => ("FORBIDDEN", 403, exit::AUTH, "ForbiddenError"),
             Self::NotFound => ("NOT_FOUND", 404, exit::NOT_FOUND, "NotFoundError"),
-            Self::TenantNotFound => ("TENANT_NOT_FOUND", 404, exit::NOT_FOUND, "TenantNotFoundError"),
+            Self::TenantNotFound => (
+                "TENANT_NOT_FOUND",
+                404,
+                exit::NOT_FOUND,
+                "TenantNotFoundError",
+            ),
             Self::Conflict => ("CONFLICT", 409, exit::CONFLICT, "ConflictError"),
-            Self::VersionConflict => ("VERSION_CONFLICT", 409, exit::CONFLICT, "VersionConflictError"),
+            Self::VersionConflict => (
+                "VERSION_CONFLICT",
+                409,
+                exit::CONFLICT,
+                "VersionConflictError",
+            ),
             Self::IdempotencyKeyReused => (
                 "IDEMPOTENCY_KEY_REUSED",
                 409,
@@ -177,7 +187,9 @@ impl ErrorCode {
             Self::RateLimited => ("RATE_LIMITED", 429, exit::RATE_LIMITED, "RateLimitedError"),
             Self::InternalError => ("INTERNAL_ERROR", 500, exit::INTERNAL, "UnexpectedException"),
             Self::DynamodbError => ("DYNAMODB_ERROR", 500, exit::INTERNAL, "DynamoDbError"),
-            Self::EventbridgeError => ("EVENTBRIDGE_ERROR", 500, exit::INTERNAL, "EventBridgeError"),
+            Self::EventbridgeError => {
+                ("EVENTBRIDGE_ERROR", 500, exit::INTERNAL, "EventBridgeError")
+            }
             Self::StorageError => ("STORAGE_ERROR", 500, exit::INTERNAL, "StorageError"),
         }
     }
@@ -198,7 +210,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -207,7 +222,10 @@ impl FieldError {
 #[non_exhaustive]
 pub enum Error {
     #[error("{message}")]
-    Validation { message: String, fields: Vec<FieldError> },
+    Validation {
+        message: String,
+        fields: Vec<FieldError>,
+    },
 
     #[error("{0}")]
     Unauthorized(String),
@@ -223,7 +241,10 @@ pub enum Error {
     TenantNotFound { tenant_id: String },
 
     #[error("{message}")]
-    Conflict { message: String, details: Map<String, Value> },
+    Conflict {
+        message: String,
+        details: Map<String, Value>,
+    },
 
     #[error("Version conflict: expected version {expected}, current version is {current}")]
     VersionConflict { expected: u64, current: u64 },
@@ -265,7 +286,10 @@ impl Error {
     /// A validation error on one field.
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
         let fe = FieldError::new(field, message);
-        Self::Validation { message: fe.message.clone(), fields: vec![fe] }
+        Self::Validation {
+            message: fe.message.clone(),
+            fields: vec![fe],
+        }
     }
 
     /// A validation error over several fields.
@@ -278,15 +302,23 @@ impl Error {
     }
 
     pub fn conflict(message: impl Into<String>) -> Self {
-        Self::Conflict { message: message.into(), details: Map::new() }
+        Self::Conflict {
+            message: message.into(),
+            details: Map::new(),
+        }
     }
 
     pub fn business(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self::Business { code, message: message.into() }
+        Self::Business {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn tenant_not_found(tenant_id: impl fmt::Display) -> Self {
-        Self::TenantNotFound { tenant_id: tenant_id.to_string() }
+        Self::TenantNotFound {
+            tenant_id: tenant_id.to_string(),
+        }
     }
 
     /// The stable code.
@@ -334,7 +366,12 @@ impl Error {
             Self::VersionConflict { expected, current } => {
                 json!({ "expectedVersion": expected, "currentVersion": current })
             }
-            Self::InvalidStatusTransition { current, target, allowed, .. } => json!({
+            Self::InvalidStatusTransition {
+                current,
+                target,
+                allowed,
+                ..
+            } => json!({
                 "currentStatus": current.as_str(),
                 "targetStatus": target.as_str(),
                 "requestedStatus": target.as_str(),

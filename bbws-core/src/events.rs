@@ -49,7 +49,11 @@ pub struct OutboxRelay {
 
 impl OutboxRelay {
     pub fn new(outbox: Arc<dyn Outbox>, publisher: Arc<dyn EventPublisher>) -> Self {
-        Self { outbox, publisher, batch: 25 }
+        Self {
+            outbox,
+            publisher,
+            batch: 25,
+        }
     }
 
     /// Publishes everything pending, oldest first; returns how many events went out.
@@ -78,7 +82,9 @@ impl OutboxRelay {
             match self.drain().await {
                 Ok(_) => backoff = None,
                 Err(e) => {
-                    let next = backoff.map_or(Duration::from_millis(200), |b| (b * 2).min(Duration::from_secs(30)));
+                    let next = backoff.map_or(Duration::from_millis(200), |b| {
+                        (b * 2).min(Duration::from_secs(30))
+                    });
                     tracing::warn!(error = %e, retry_in_ms = next.as_millis(), "event publishing failed; will retry");
                     backoff = Some(next);
                 }

@@ -22,7 +22,10 @@ impl IdempotencyKey {
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(Error::field("Idempotency-Key", "Idempotency-Key must be 1-255 printable ASCII characters"))
+            Err(Error::field(
+                "Idempotency-Key",
+                "Idempotency-Key must be 1-255 printable ASCII characters",
+            ))
         }
     }
 
@@ -49,10 +52,12 @@ pub fn request_fingerprint(canonical: &str) -> String {
 
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// What the first request produced.

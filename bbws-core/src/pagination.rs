@@ -58,7 +58,8 @@ fn bad_token() -> Error {
 impl Cursor {
     /// Seals a backend position for the listing `kind` under the query fingerprint `query`.
     pub fn seal(kind: &str, query: &str, position: &Value) -> Self {
-        let payload = URL_SAFE_NO_PAD.encode(json!({"k": kind, "q": query, "p": position}).to_string());
+        let payload =
+            URL_SAFE_NO_PAD.encode(json!({"k": kind, "q": query, "p": position}).to_string());
         let check = check(&payload);
         Self(format!("{payload}.{check}"))
     }
@@ -77,8 +78,13 @@ impl Cursor {
         let (payload, _) = self.0.split_once('.').ok_or_else(bad_token)?;
         let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|_| bad_token())?;
         let v: Value = serde_json::from_slice(&bytes).map_err(|_| bad_token())?;
-        if v.get("k").and_then(Value::as_str) != Some(kind) || v.get("q").and_then(Value::as_str) != Some(query) {
-            return Err(Error::field("nextToken", "Pagination token does not belong to this query"));
+        if v.get("k").and_then(Value::as_str) != Some(kind)
+            || v.get("q").and_then(Value::as_str) != Some(query)
+        {
+            return Err(Error::field(
+                "nextToken",
+                "Pagination token does not belong to this query",
+            ));
         }
         v.get("p").cloned().ok_or_else(bad_token)
     }
@@ -104,7 +110,10 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { items: self.items.into_iter().map(f).collect(), next: self.next }
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next: self.next,
+        }
     }
 }
 
@@ -135,7 +144,10 @@ mod tests {
     fn cursor_round_trip_and_binding() {
         let c = Cursor::seal("tenants", "q1", &json!({"after": "x"}));
         let parsed = Cursor::parse(c.as_str()).expect("intact");
-        assert_eq!(parsed.open("tenants", "q1").expect("open"), json!({"after": "x"}));
+        assert_eq!(
+            parsed.open("tenants", "q1").expect("open"),
+            json!({"after": "x"})
+        );
         assert!(parsed.open("tenants", "q2").is_err());
         assert!(parsed.open("audit", "q1").is_err());
     }

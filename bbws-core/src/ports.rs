@@ -55,7 +55,8 @@ pub trait TenantDao: Send + Sync + std::fmt::Debug {
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>>;
 
     /// Tenants matching `filter`, newest first, one page at a time.
-    async fn list_tenants(&self, filter: &TenantFilter, page: &PageRequest) -> Result<Page<Tenant>>;
+    async fn list_tenants(&self, filter: &TenantFilter, page: &PageRequest)
+    -> Result<Page<Tenant>>;
 
     /// Applies a [`TenantWrite`] atomically. Errors: `CONFLICT` (name taken, or the tenant exists
     /// under [`Expect::Absent`]), `VERSION_CONFLICT`, `TENANT_NOT_FOUND` (under
@@ -83,7 +84,8 @@ pub trait Outbox: Send + Sync + std::fmt::Debug {
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync + std::fmt::Debug {
     /// The live record under a scoped key; a record past `expires_at` (relative to `now`) is absent.
-    async fn get_idempotency(&self, key: &str, now: Timestamp) -> Result<Option<IdempotencyRecord>>;
+    async fn get_idempotency(&self, key: &str, now: Timestamp)
+    -> Result<Option<IdempotencyRecord>>;
 }
 
 /// A cloud resource that belongs to a tenant (digest §2.7 `RESOURCE#{type}`, C31).
@@ -103,5 +105,8 @@ pub trait ResourceInventory: Send + Sync + std::fmt::Debug {
 }
 
 /// Everything a full backend provides, for wiring convenience.
-pub trait TenantBackend: TenantDao + AuditDao + Outbox + IdempotencyStore + ResourceInventory {}
+pub trait TenantBackend:
+    TenantDao + AuditDao + Outbox + IdempotencyStore + ResourceInventory
+{
+}
 impl<T: TenantDao + AuditDao + Outbox + IdempotencyStore + ResourceInventory> TenantBackend for T {}

@@ -71,21 +71,36 @@ pub struct TenantRecord {
 }
 
 fn split_stamp(s: Option<&Stamp>) -> (Option<String>, Option<String>) {
-    s.map_or((None, None), |s| (Some(s.at.to_string()), Some(s.by.clone())))
+    s.map_or((None, None), |s| {
+        (Some(s.at.to_string()), Some(s.by.clone()))
+    })
 }
 
 fn split_reasoned(s: Option<&ReasonedStamp>) -> (Option<String>, Option<String>, Option<String>) {
-    s.map_or((None, None, None), |s| (Some(s.at.to_string()), Some(s.by.clone()), Some(s.reason.clone())))
+    s.map_or((None, None, None), |s| {
+        (
+            Some(s.at.to_string()),
+            Some(s.by.clone()),
+            Some(s.reason.clone()),
+        )
+    })
 }
 
 fn join_stamp(at: Option<&String>, by: Option<&String>) -> Result<Option<Stamp>> {
     match (at, by) {
-        (Some(at), Some(by)) => Ok(Some(Stamp { at: ts(at, "tenant")?, by: by.clone() })),
+        (Some(at), Some(by)) => Ok(Some(Stamp {
+            at: ts(at, "tenant")?,
+            by: by.clone(),
+        })),
         _ => Ok(None),
     }
 }
 
-fn join_reasoned(at: Option<&String>, by: Option<&String>, reason: Option<&String>) -> Result<Option<ReasonedStamp>> {
+fn join_reasoned(
+    at: Option<&String>,
+    by: Option<&String>,
+    reason: Option<&String>,
+) -> Result<Option<ReasonedStamp>> {
     match (at, by) {
         (Some(at), Some(by)) => Ok(Some(ReasonedStamp {
             at: ts(at, "tenant")?,
@@ -139,7 +154,8 @@ impl TryFrom<TenantRecord> for Tenant {
     type Error = Error;
     fn try_from(r: TenantRecord) -> Result<Self> {
         let c = |e: Error| corrupt("tenant", e);
-        let label = |v: Option<&String>, f: &str| v.map(|s| UnitLabel::parse(s, f)).transpose().map_err(c);
+        let label =
+            |v: Option<&String>, f: &str| v.map(|s| UnitLabel::parse(s, f)).transpose().map_err(c);
         Ok(Self {
             id: r.tenant_id.parse().map_err(c)?,
             organization_name: OrganizationName::parse(&r.organization_name).map_err(c)?,
@@ -151,11 +167,25 @@ impl TryFrom<TenantRecord> for Tenant {
             team: label(r.team.as_ref(), "team")?,
             metadata: r.metadata,
             customer_id: r.customer_id,
-            created: Stamp { at: ts(&r.created_at, "tenant")?, by: r.created_by },
-            updated: Stamp { at: ts(&r.updated_at, "tenant")?, by: r.updated_by },
-            parked: join_reasoned(r.parked_at.as_ref(), r.parked_by.as_ref(), r.park_reason.as_ref())?,
+            created: Stamp {
+                at: ts(&r.created_at, "tenant")?,
+                by: r.created_by,
+            },
+            updated: Stamp {
+                at: ts(&r.updated_at, "tenant")?,
+                by: r.updated_by,
+            },
+            parked: join_reasoned(
+                r.parked_at.as_ref(),
+                r.parked_by.as_ref(),
+                r.park_reason.as_ref(),
+            )?,
             unparked: join_stamp(r.unparked_at.as_ref(), r.unparked_by.as_ref())?,
-            suspended: join_reasoned(r.suspended_at.as_ref(), r.suspended_by.as_ref(), r.suspend_reason.as_ref())?,
+            suspended: join_reasoned(
+                r.suspended_at.as_ref(),
+                r.suspended_by.as_ref(),
+                r.suspend_reason.as_ref(),
+            )?,
             resumed: join_stamp(r.resumed_at.as_ref(), r.resumed_by.as_ref())?,
             deprovisioned: join_stamp(r.deprovisioned_at.as_ref(), r.deprovisioned_by.as_ref())?,
             version: r.version,
@@ -270,7 +300,9 @@ impl From<&IdempotencyRecord> for IdempotencyRecordRecord {
             key: r.key.clone(),
             fingerprint: r.fingerprint.clone(),
             outcome: match &r.outcome {
-                IdempotentOutcome::TenantCreated(t) => OutcomeRecord::TenantCreated { tenant: t.into() },
+                IdempotentOutcome::TenantCreated(t) => {
+                    OutcomeRecord::TenantCreated { tenant: t.into() }
+                }
             },
             created_at: r.created_at.to_string(),
             expires_at: r.expires_at.to_string(),
@@ -286,7 +318,9 @@ impl TryFrom<IdempotencyRecordRecord> for IdempotencyRecord {
             key: r.key,
             fingerprint: r.fingerprint,
             outcome: match r.outcome {
-                OutcomeRecord::TenantCreated { tenant } => IdempotentOutcome::TenantCreated(tenant.try_into()?),
+                OutcomeRecord::TenantCreated { tenant } => {
+                    IdempotentOutcome::TenantCreated(tenant.try_into()?)
+                }
             },
             created_at: ts(&r.created_at, "idempotency")?,
             expires_at: ts(&r.expires_at, "idempotency")?,

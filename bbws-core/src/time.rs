@@ -35,7 +35,12 @@ impl Timestamp {
     #[must_use]
     pub fn plus(self, d: std::time::Duration) -> Self {
         let d = Duration::from_std(d).unwrap_or(Duration::MAX);
-        Self(self.0.checked_add_signed(d).unwrap_or(DateTime::<Utc>::MAX_UTC).trunc_subsecs(3))
+        Self(
+            self.0
+                .checked_add_signed(d)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC)
+                .trunc_subsecs(3),
+        )
     }
 
     /// The next representable instant (one millisecond later).
@@ -85,14 +90,20 @@ impl ManualClock {
     }
 
     pub fn advance(&self, d: std::time::Duration) {
-        let mut now = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut now = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *now = now.plus(d);
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
-        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -18,7 +18,9 @@ pub struct EventLog {
 
 impl EventLog {
     pub fn new(path: impl AsRef<Path>) -> Self {
-        Self { path: path.as_ref().to_owned() }
+        Self {
+            path: path.as_ref().to_owned(),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -49,7 +51,10 @@ impl EventPublisher for EventLog {
         }
         let path = self.path.clone();
         let io = move || -> std::io::Result<()> {
-            let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)?;
             f.write_all(&buf)?;
             f.sync_data()
         };

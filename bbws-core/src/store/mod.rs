@@ -35,7 +35,8 @@ use crate::idempotency::IdempotencyRecord;
 use crate::ids::{EventId, TenantId};
 use crate::pagination::{Cursor, Page, PageRequest};
 use crate::ports::{
-    AuditDao, Expect, IdempotencyStore, NameGuard, Outbox, ResourceInventory, TenantDao, TenantResource, TenantWrite,
+    AuditDao, Expect, IdempotencyStore, NameGuard, Outbox, ResourceInventory, TenantDao,
+    TenantResource, TenantWrite,
 };
 use crate::records::{AuditRecord, IdempotencyRecordRecord, OutboxRecord, TenantRecord};
 use crate::tenant::{Tenant, TenantFilter, name_taken};
@@ -84,14 +85,18 @@ pub struct EmbeddedStore {
 
 impl std::fmt::Debug for EmbeddedStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EmbeddedStore").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("EmbeddedStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
 impl EmbeddedStore {
     /// A store that lives in memory only (tests, `--backend memory`).
     pub fn in_memory() -> Result<Self> {
-        let db = Database::builder().create_with_backend(redb::backends::InMemoryBackend::new()).map_err(storage)?;
+        let db = Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .map_err(storage)?;
         Self::init(db, None)
     }
 
@@ -111,7 +116,8 @@ impl EmbeddedStore {
     /// Opens the store inside a data directory, creating the directory if needed.
     pub fn open_dir(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref();
-        std::fs::create_dir_all(dir).map_err(|e| Error::Storage(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::Storage(format!("cannot create {}: {e}", dir.display())))?;
         Self::open(dir.join(STORE_FILE))
     }
 
@@ -127,7 +133,11 @@ impl EmbeddedStore {
             tx.open_table(RESOURCES).map_err(storage)?;
         }
         tx.commit().map_err(storage)?;
-        Ok(Self { db: Arc::new(db), path, outbox_wake: Arc::new(Notify::new()) })
+        Ok(Self {
+            db: Arc::new(db),
+            path,
+            outbox_wake: Arc::new(Notify::new()),
+        })
     }
 
     /// The file behind the store, if any.
@@ -162,7 +172,9 @@ impl EmbeddedStore {
             }
         };
         if self.path.is_some() && tokio::runtime::Handle::try_current().is_ok() {
-            tokio::task::spawn_blocking(run).await.map_err(|e| Error::Internal(format!("store task failed: {e}")))?
+            tokio::task::spawn_blocking(run)
+                .await
+                .map_err(|e| Error::Internal(format!("store task failed: {e}")))?
         } else {
             run()
         }
@@ -179,7 +191,10 @@ impl EmbeddedStore {
                 status: resource.status.clone(),
             };
             let key = format!("{}#{}", resource.resource_type, resource.name);
-            tx.open_table(RESOURCES).map_err(storage)?.insert((tenant.as_str(), key.as_str()), to_json(&rec)?.as_slice()).map_err(storage)?;
+            tx.open_table(RESOURCES)
+                .map_err(storage)?
+                .insert((tenant.as_str(), key.as_str()), to_json(&rec)?.as_slice())
+                .map_err(storage)?;
             Ok(())
         })
         .await
@@ -194,17 +209,46 @@ fn apply_write(tx: &WriteTransaction, w: &TenantWrite) -> Result<()> {
         None => None,
     };
     match (w.expect, &current) {
-        (Expect::Absent, Some(_)) => return Err(Error::conflict(format!("Tenant {id} already exists"))),
+        (Expect::Absent, Some(_)) => {
+            return Err(Error::conflict(format!("Tenant {id} already exists")));
+        }
         (Expect::Version(_), None) => return Err(Error::tenant_not_found(&id)),
         (Expect::Version(expected), Some(cur)) if cur.version != expected => {
-            return Err(Error::VersionConflict { expected, current: cur.version });
+            return Err(Error::VersionConflict {
+                expected,
+                current: cur.version,
+            });
         }
         _ => {}
     }
 
+    // The idempotency key is checked before the name guard: a retry racing its own first
+    // request must be answered as a replay, not as a conflict with the name it just claimed.
+    if let Some(rec) = &w.idempotency {
+        let mut idem = tx.open_table(IDEMPOTENCY).map_err(storage)?;
+        if let Some(g) = idem.get(rec.key.as_str()).map_err(storage)? {
+            let old: IdempotencyRecordRecord = from_json(g.value(), "idempotency")?;
+            let live = old
+                .expires_at
+                .parse::<Timestamp>()
+                .map_or(true, |exp| exp > rec.created_at);
+            if live {
+                return Err(Error::IdempotencyKeyReused);
+            }
+        }
+        idem.insert(
+            rec.key.as_str(),
+            to_json(&IdempotencyRecordRecord::from(rec))?.as_slice(),
+        )
+        .map_err(storage)?;
+    }
+
     let mut names = tx.open_table(ORG_NAMES).map_err(storage)?;
     let held_by_other = |names: &redb::Table<&str, &str>, key: &str| -> Result<bool> {
-        Ok(names.get(key).map_err(storage)?.is_some_and(|g| g.value() != id))
+        Ok(names
+            .get(key)
+            .map_err(storage)?
+            .is_some_and(|g| g.value() != id))
     };
     match &w.name_guard {
         NameGuard::Keep => {}
@@ -225,36 +269,37 @@ fn apply_write(tx: &WriteTransaction, w: &TenantWrite) -> Result<()> {
         }
     }
 
-    if let Some(rec) = &w.idempotency {
-        let mut idem = tx.open_table(IDEMPOTENCY).map_err(storage)?;
-        if let Some(g) = idem.get(rec.key.as_str()).map_err(storage)? {
-            let old: IdempotencyRecordRecord = from_json(g.value(), "idempotency")?;
-            let live = old.expires_at.parse::<Timestamp>().map_or(true, |exp| exp > rec.created_at);
-            if live {
-                return Err(Error::IdempotencyKeyReused);
-            }
-        }
-        idem.insert(rec.key.as_str(), to_json(&IdempotencyRecordRecord::from(rec))?.as_slice()).map_err(storage)?;
-    }
-
     let record = TenantRecord::from(&w.tenant);
-    tenants.insert(id.as_str(), to_json(&record)?.as_slice()).map_err(storage)?;
+    tenants
+        .insert(id.as_str(), to_json(&record)?.as_slice())
+        .map_err(storage)?;
     if w.expect == Expect::Absent {
         let key = format!("{}#{}", record.created_at, id);
-        tx.open_table(BY_CREATED).map_err(storage)?.insert(key.as_str(), id.as_str()).map_err(storage)?;
+        tx.open_table(BY_CREATED)
+            .map_err(storage)?
+            .insert(key.as_str(), id.as_str())
+            .map_err(storage)?;
     }
 
     let audit = AuditRecord::from(&w.audit);
     tx.open_table(AUDIT)
         .map_err(storage)?
-        .insert((id.as_str(), w.audit.sort_key().as_str()), to_json(&audit)?.as_slice())
+        .insert(
+            (id.as_str(), w.audit.sort_key().as_str()),
+            to_json(&audit)?.as_slice(),
+        )
         .map_err(storage)?;
 
     if !w.events.is_empty() {
         let mut outbox = tx.open_table(OUTBOX).map_err(storage)?;
-        let first = outbox.last().map_err(storage)?.map_or(0, |(k, _)| k.value() + 1);
+        let first = outbox
+            .last()
+            .map_err(storage)?
+            .map_or(0, |(k, _)| k.value() + 1);
         for (seq, e) in (first..).zip(&w.events) {
-            outbox.insert(seq, to_json(&OutboxRecord::from(e))?.as_slice()).map_err(storage)?;
+            outbox
+                .insert(seq, to_json(&OutboxRecord::from(e))?.as_slice())
+                .map_err(storage)?;
         }
     }
     Ok(())
@@ -265,12 +310,18 @@ impl TenantDao for EmbeddedStore {
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>> {
         let tx = self.db.begin_read().map_err(storage)?;
         let table = tx.open_table(TENANTS).map_err(storage)?;
-        let Some(g) = table.get(id.to_string().as_str()).map_err(storage)? else { return Ok(None) };
+        let Some(g) = table.get(id.to_string().as_str()).map_err(storage)? else {
+            return Ok(None);
+        };
         let rec: TenantRecord = from_json(g.value(), "tenant")?;
         Ok(Some(rec.try_into()?))
     }
 
-    async fn list_tenants(&self, filter: &TenantFilter, page: &PageRequest) -> Result<Page<Tenant>> {
+    async fn list_tenants(
+        &self,
+        filter: &TenantFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Tenant>> {
         let fp = filter.fingerprint();
         let before = match &page.cursor {
             Some(c) => Some(
@@ -295,7 +346,9 @@ impl TenantDao for EmbeddedStore {
         let mut more = false;
         for entry in range.rev() {
             let (k, v) = entry.map_err(storage)?;
-            let Some(g) = tenants.get(v.value()).map_err(storage)? else { continue };
+            let Some(g) = tenants.get(v.value()).map_err(storage)? else {
+                continue;
+            };
             let t: Tenant = from_json::<TenantRecord>(g.value(), "tenant")?.try_into()?;
             if !filter.matches(&t) {
                 continue;
@@ -330,7 +383,11 @@ impl AuditDao for EmbeddedStore {
         let tid = tenant.to_string();
         let fp = crate::pagination::fingerprint(&[&tid]);
         let after = match &page.cursor {
-            Some(c) => c.open("audit", &fp)?.get("after").and_then(serde_json::Value::as_str).map(str::to_owned),
+            Some(c) => c
+                .open("audit", &fp)?
+                .get("after")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned),
             None => None,
         };
         let tx = self.db.begin_read().map_err(storage)?;
@@ -340,7 +397,10 @@ impl AuditDao for EmbeddedStore {
         let mut items = Vec::with_capacity(limit);
         let mut more = false;
         let mut last = None;
-        for entry in table.range((tid.as_str(), start.as_str())..).map_err(storage)? {
+        for entry in table
+            .range((tid.as_str(), start.as_str())..)
+            .map_err(storage)?
+        {
             let (k, v) = entry.map_err(storage)?;
             let (t, sk) = k.value();
             if t != tid {
@@ -403,11 +463,18 @@ impl Outbox for EmbeddedStore {
 
 #[async_trait]
 impl IdempotencyStore for EmbeddedStore {
-    async fn get_idempotency(&self, key: &str, now: Timestamp) -> Result<Option<IdempotencyRecord>> {
+    async fn get_idempotency(
+        &self,
+        key: &str,
+        now: Timestamp,
+    ) -> Result<Option<IdempotencyRecord>> {
         let tx = self.db.begin_read().map_err(storage)?;
         let table = tx.open_table(IDEMPOTENCY).map_err(storage)?;
-        let Some(g) = table.get(key).map_err(storage)? else { return Ok(None) };
-        let rec: IdempotencyRecord = from_json::<IdempotencyRecordRecord>(g.value(), "idempotency")?.try_into()?;
+        let Some(g) = table.get(key).map_err(storage)? else {
+            return Ok(None);
+        };
+        let rec: IdempotencyRecord =
+            from_json::<IdempotencyRecordRecord>(g.value(), "idempotency")?.try_into()?;
         Ok((rec.expires_at > now).then_some(rec))
     }
 }
@@ -426,7 +493,12 @@ impl ResourceInventory for EmbeddedStore {
             }
             let r: ResourceRecord = from_json(v.value(), "resource")?;
             if r.status != "deleted" {
-                out.push(TenantResource { resource_type: r.resource_type, name: r.name, arn: r.arn, status: r.status });
+                out.push(TenantResource {
+                    resource_type: r.resource_type,
+                    name: r.name,
+                    arn: r.arn,
+                    status: r.status,
+                });
             }
         }
         Ok(out)

@@ -67,7 +67,10 @@ impl TenantStatus {
 
     /// The statuses DELETE accepts, for the 422 details.
     pub fn deprovision_sources() -> Vec<TenantStatus> {
-        Self::ALL.into_iter().filter(|s| s.can_deprovision()).collect()
+        Self::ALL
+            .into_iter()
+            .filter(|s| s.can_deprovision())
+            .collect()
     }
 }
 

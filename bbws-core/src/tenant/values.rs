@@ -20,11 +20,17 @@ impl OrganizationName {
         let name = raw.split_whitespace().collect::<Vec<_>>().join(" ");
         let len = name.chars().count();
         if !(2..=100).contains(&len) {
-            return Err(Error::field(field, "Organization name must be between 2 and 100 characters"));
+            return Err(Error::field(
+                field,
+                "Organization name must be between 2 and 100 characters",
+            ));
         }
         let allowed = |c: char| c.is_alphanumeric() || matches!(c, ' ' | '-' | '\'' | '\u{2019}');
         if !name.chars().all(allowed) {
-            return Err(Error::field(field, "Organization name contains invalid characters"));
+            return Err(Error::field(
+                field,
+                "Organization name contains invalid characters",
+            ));
         }
         Ok(Self(name))
     }
@@ -66,7 +72,9 @@ impl Email {
     }
 
     fn valid(s: &str) -> bool {
-        let Some((local, domain)) = s.rsplit_once('@') else { return false };
+        let Some((local, domain)) = s.rsplit_once('@') else {
+            return false;
+        };
         let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
         let local_ok = (1..=64).contains(&local.len())
             && !local.starts_with('.')
@@ -82,7 +90,9 @@ impl Email {
                     && !l.ends_with('-')
                     && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             })
-            && labels.last().is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
+            && labels
+                .last()
+                .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
         local_ok && domain_ok
     }
 
@@ -134,7 +144,12 @@ impl FromStr for Environment {
         Self::ALL
             .into_iter()
             .find(|e| e.as_str() == s)
-            .ok_or_else(|| Error::field("environment", "Invalid environment. Must be dev, sit or prod"))
+            .ok_or_else(|| {
+                Error::field(
+                    "environment",
+                    "Invalid environment. Must be dev, sit or prod",
+                )
+            })
     }
 }
 
@@ -148,10 +163,16 @@ impl UnitLabel {
         let s = raw.trim();
         let len = s.chars().count();
         if !(2..=50).contains(&len) {
-            return Err(Error::field(field, format!("{field} must be between 2 and 50 characters")));
+            return Err(Error::field(
+                field,
+                format!("{field} must be between 2 and 50 characters"),
+            ));
         }
         if s.chars().any(char::is_control) {
-            return Err(Error::field(field, format!("{field} contains invalid characters")));
+            return Err(Error::field(
+                field,
+                format!("{field} contains invalid characters"),
+            ));
         }
         Ok(Self(s.to_owned()))
     }
@@ -185,11 +206,18 @@ impl Reason {
         if !(Self::MIN..=Self::MAX).contains(&len) {
             return Err(Error::field(
                 "reason",
-                format!("{what} must be between {} and {} characters", Self::MIN, Self::MAX),
+                format!(
+                    "{what} must be between {} and {} characters",
+                    Self::MIN,
+                    Self::MAX
+                ),
             ));
         }
         if s.chars().any(|c| c.is_control() && c != '\n') {
-            return Err(Error::field("reason", format!("{what} contains invalid characters")));
+            return Err(Error::field(
+                "reason",
+                format!("{what} contains invalid characters"),
+            ));
         }
         Ok(Self(s.to_owned()))
     }
@@ -212,10 +240,27 @@ mod tests {
 
     #[test]
     fn organization_names() {
-        assert_eq!(OrganizationName::parse("  Acme   Corp ").expect("ok").as_str(), "Acme Corp");
-        assert_eq!(OrganizationName::parse("O'Brien-Smith 2").expect("ok").unique_key(), "o'brien-smith 2");
+        assert_eq!(
+            OrganizationName::parse("  Acme   Corp ")
+                .expect("ok")
+                .as_str(),
+            "Acme Corp"
+        );
+        assert_eq!(
+            OrganizationName::parse("O'Brien-Smith 2")
+                .expect("ok")
+                .unique_key(),
+            "o'brien-smith 2"
+        );
         assert!(OrganizationName::parse("Café Zoë").is_ok());
-        for bad in ["A", " ", "<script>", "Acme; DROP TABLE", "a_b", &"x".repeat(101)] {
+        for bad in [
+            "A",
+            " ",
+            "<script>",
+            "Acme; DROP TABLE",
+            "a_b",
+            &"x".repeat(101),
+        ] {
             assert!(OrganizationName::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -225,7 +270,18 @@ mod tests {
         for ok in ["a@b.co", "first.last+tag@sub.example.org", "ADMIN@BBWS.IO"] {
             assert!(Email::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "a", "a@b", "@b.co", "a@.co", "a..b@c.co", "a@b.c", "a b@c.co", "a@-b.co", "a@b.co."] {
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@b.co",
+            "a@.co",
+            "a..b@c.co",
+            "a@b.c",
+            "a b@c.co",
+            "a@-b.co",
+            "a@b.co.",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }

@@ -127,6 +127,26 @@ impl Default for TenantServiceConfig {
     }
 }
 
+/// How a deprovisioning was asked for.
+#[derive(Debug, Clone, Copy)]
+enum DeleteVia<'a> {
+    Delete,
+    Patch(Option<&'a str>),
+}
+
+impl<'a> DeleteVia<'a> {
+    fn is_patch(self) -> bool {
+        matches!(self, Self::Patch(_))
+    }
+
+    fn reason(self) -> Option<&'a str> {
+        match self {
+            Self::Delete => None,
+            Self::Patch(r) => r,
+        }
+    }
+}
+
 /// The result of a create: the tenant, and whether this is a replay of an earlier request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Created<T> {
@@ -537,19 +557,20 @@ impl TenantService {
         force: bool,
         if_match: Option<u64>,
     ) -> Result<Tenant> {
-        self.deprovision_via(actor, id, force, if_match, false)
+        self.deprovision_via(actor, id, force, if_match, DeleteVia::Delete)
             .await
     }
 
-    /// DELETE (`via_patch = false`) removes a tenant in any status but DEPROVISIONED (C19);
-    /// `PATCH /status` keeps to the transition table (C21), so it refuses PENDING and FAILED.
+    /// DELETE removes a tenant in any status but DEPROVISIONED (C19);
+    /// `PATCH /status` keeps to the transition table (C21), so it refuses
+    /// PENDING and FAILED; its reason is recorded in the audit event (BR-STATUS-005).
     async fn deprovision_via(
         &self,
         actor: &Actor,
         id: &TenantId,
         force: bool,
         if_match: Option<u64>,
-        via_patch: bool,
+        via: DeleteVia<'_>,
     ) -> Result<Tenant> {
         actor.authorize(id, TenantAction::Delete)?;
         let resources = self.ports.resources.active_resources(id).await?;
@@ -565,7 +586,7 @@ impl TenantService {
                 .get_tenant(id)
                 .await?
                 .ok_or_else(|| Error::tenant_not_found(id))?;
-            check_deprovision(&cur, via_patch)?;
+            check_deprovision(&cur, via.is_patch())?;
             cur.deprovision(actor.label(), cur.updated.at)?;
             return Err(Error::ActiveResourcesExist { resources: names });
         }
@@ -575,8 +596,8 @@ impl TenantService {
             TenantAction::Delete,
             if_match,
             |cur, _, by, at| {
-                check_deprovision(cur, via_patch)?;
-                deprovision(cur, force, &names, by, at)
+                check_deprovision(cur, via.is_patch())?;
+                deprovision(cur, force, &names, via.reason(), by, at)
             },
         )
         .await
@@ -610,7 +631,9 @@ impl TenantService {
             None
         };
         if target == TenantStatus::Deprovisioned {
-            return self.deprovision_via(actor, id, false, if_match, true).await;
+            return self
+                .deprovision_via(actor, id, false, if_match, DeleteVia::Patch(reason))
+                .await;
         }
         self.mutate(
             actor,
@@ -821,6 +844,7 @@ fn deprovision(
     cur: &Tenant,
     force: bool,
     resources: &[String],
+    reason: Option<&str>,
     by: &str,
     at: Timestamp,
 ) -> Result<Change> {
@@ -840,7 +864,7 @@ fn deprovision(
         cur,
         next,
         "TENANT_DEPROVISIONED",
-        None,
+        reason,
         ("TENANT_DEPROVISIONED", detail),
     );
     if let Value::Object(m) = &mut change.audit_details {

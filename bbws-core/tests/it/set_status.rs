@@ -208,13 +208,19 @@ async fn deprovisioned_without_resources_deprovisions_an_active_tenant() {
             &platform_admin(),
             &t.id,
             TenantStatus::Deprovisioned,
-            None,
+            Some("Contract ended last month"),
             None,
         )
         .await
         .expect("ACTIVE → DEPROVISIONED is in the table");
 
     assert_eq!(gone.status, TenantStatus::Deprovisioned);
+    let last = h.audit(&t.id).await.pop().expect("an audit event");
+    assert_eq!(last.event_type, "TENANT_DEPROVISIONED");
+    assert_eq!(
+        last.details["reason"], "Contract ended last month",
+        "BR-STATUS-005: the reason is recorded"
+    );
     assert_eq!(
         h.pending_types().await.last().map(String::as_str),
         Some("TENANT_DEPROVISIONED")

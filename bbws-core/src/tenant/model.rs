@@ -207,6 +207,12 @@ impl Tenant {
                 return Err(Error::field(*field, message));
             }
         }
+        if patch.is_empty() {
+            return Err(Error::field(
+                "body",
+                "At least one field to update is required",
+            ));
+        }
         let mut next = self.touched(by, at);
         let mut changes = Vec::new();
         if let Some(name) = patch.organization_name

@@ -439,7 +439,7 @@ impl TenantService {
         patch: TenantPatch,
         if_match: Option<u64>,
     ) -> Result<Tenant> {
-        if patch.is_empty() {
+        if patch.is_empty() && patch.immutable.is_empty() {
             return Err(Error::field(
                 "body",
                 "At least one field to update is required",

@@ -131,6 +131,7 @@ pub struct TenantResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
     #[serde(rename = "_links")]
+    #[schema(value_type = std::collections::HashMap<String, Link>)]
     pub links: Links,
 }
 
@@ -182,6 +183,7 @@ pub struct TenantListResponse {
     pub next_token: Option<String>,
     pub more_available: bool,
     #[serde(rename = "_links")]
+    #[schema(value_type = std::collections::HashMap<String, Link>)]
     pub links: Links,
 }
 
@@ -220,6 +222,7 @@ pub struct AuditListResponse {
     pub next_token: Option<String>,
     pub more_available: bool,
     #[serde(rename = "_links")]
+    #[schema(value_type = std::collections::HashMap<String, Link>)]
     pub links: Links,
 }
 
@@ -232,6 +235,7 @@ pub struct LifecycleResponse {
     pub allowed_transitions: Vec<String>,
     pub version: u64,
     #[serde(rename = "_links")]
+    #[schema(value_type = std::collections::HashMap<String, Link>)]
     pub links: Links,
 }
 

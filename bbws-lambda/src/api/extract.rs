@@ -158,8 +158,21 @@ async fn read_body<S: Send + Sync>(
     Ok((headers, bytes))
 }
 
-/// Parses a JSON body into `T` with the path of the offending field on failure.
+/// Parses a JSON object body into `T` with the path of the offending field on failure.
+///
+/// The whole body must be one JSON document (nothing may trail it), and an object: serde would
+/// otherwise also fill a struct from a JSON array of its fields in declaration order, which no
+/// client means and the schema does not allow.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+        return Err(Error::field("body", format!("Malformed JSON: {e}")));
+    }
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(Error::field(
+            "body",
+            "The request body must be a JSON object",
+        ));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();

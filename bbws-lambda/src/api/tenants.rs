@@ -64,7 +64,9 @@ pub fn page_request(q: &QueryPairs) -> Result<PageRequest, Error> {
         (Some(a), Some(b)) if a != b => {
             return Err(Error::field("limit", "limit and pageSize disagree"));
         }
-        (Some(n), _) | (None, Some(n)) => Limit::new(n)?,
+        (Some(n), _) => Limit::new(n)?,
+        (None, Some(n)) => Limit::new(n)
+            .map_err(|_| Error::field("pageSize", "pageSize must be between 1 and 100"))?,
         (None, None) => Limit::default(),
     };
     let token = match (q.get("nextToken"), q.get("startAt")) {

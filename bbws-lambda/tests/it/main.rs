@@ -1,0 +1,12 @@
+//! The integration tests of bbws-lambda: the real router, in process, on the in-memory store,
+//! driven with `tower::ServiceExt::oneshot`.
+
+mod audit;
+mod auth;
+mod bad_input;
+mod idempotency;
+mod lifecycle;
+mod openapi;
+mod pagination;
+mod support;
+mod tenants;

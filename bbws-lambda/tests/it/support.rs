@@ -1,0 +1,349 @@
+//! Shared helpers: the real router on a fresh in-memory store, token minting, one-shot calls and
+//! envelope assertions.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
+use bbws_core::auth::Claims;
+use bbws_core::ids::RandomIds;
+use bbws_core::store::EmbeddedStore;
+use bbws_core::tenant::{TenantPorts, TenantService};
+use bbws_core::time::{SystemClock, Timestamp};
+use bbws_lambda::AppState;
+use bbws_lambda::api::auth::{JwtAuthenticator, issue_token};
+use serde_json::{Value, json};
+use tower::ServiceExt as _;
+
+/// The signing secret of every test app.
+pub const SECRET: &[u8] = b"bbws-lambda-integration-test-secret";
+
+/// The e-mail of the platform admin minted by [`admin`]; it is what `createdBy` etc. record.
+pub const ADMIN_EMAIL: &str = "root@bbws.example";
+
+/// A response: status, headers and the body as JSON (`Value::Null` for an empty body).
+pub type Reply = (StatusCode, HeaderMap, Value);
+
+/// The whole API on a fresh in-memory store.
+pub fn app() -> Router {
+    let store = Arc::new(EmbeddedStore::in_memory().expect("an in-memory store opens"));
+    let tenants = TenantService::new(TenantPorts::from_backend(
+        &store,
+        Arc::new(SystemClock),
+        Arc::new(RandomIds),
+    ));
+    bbws_lambda::router(AppState {
+        tenants,
+        auth: Arc::new(JwtAuthenticator::new(SECRET)),
+    })
+}
+
+pub fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_secs()
+}
+
+/// Mints a token signed with `secret`, issued at `iat` and valid for `ttl`.
+pub fn token_with(
+    secret: &[u8],
+    sub: &str,
+    groups: &[&str],
+    tenant_ids: &[&str],
+    iat: u64,
+    ttl: Duration,
+) -> String {
+    let claims = Claims {
+        sub: sub.to_owned(),
+        email: Some(format!("{sub}@bbws.example")),
+        groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+        tenant_ids: tenant_ids.iter().map(|t| (*t).to_owned()).collect(),
+        customer_id: None,
+    };
+    issue_token(secret, &claims, ttl, iat).expect("a token can be signed")
+}
+
+/// A valid token for `sub` with these groups and `custom:tenantIds`.
+pub fn token(sub: &str, groups: &[&str], tenant_ids: &[&str]) -> String {
+    token_with(
+        SECRET,
+        sub,
+        groups,
+        tenant_ids,
+        now_secs(),
+        Duration::from_hours(1),
+    )
+}
+
+/// A platform admin (`Admins`).
+pub fn admin() -> String {
+    token("root", &["Admins"], &[])
+}
+
+/// A viewer of the listed tenants (`Viewers` + `custom:tenantIds`).
+pub fn viewer(tenant_ids: &[&str]) -> String {
+    token("viewer", &["Viewers"], tenant_ids)
+}
+
+/// An operator of the listed tenants (`Operators` + `custom:tenantIds`).
+pub fn operator(tenant_ids: &[&str]) -> String {
+    token("operator", &["Operators"], tenant_ids)
+}
+
+/// The admin of one tenant (`{tenantId}-admins`).
+pub fn tenant_admin(tenant_id: &str) -> String {
+    token("tenant-admin", &[&format!("{tenant_id}-admins")], &[])
+}
+
+/// Sends a request as built, returning the raw body.
+pub async fn send_raw(app: &Router, req: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
+    let res = app
+        .clone()
+        .oneshot(req)
+        .await
+        .expect("the router is infallible");
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .expect("the body can be read");
+    (status, headers, bytes.to_vec())
+}
+
+/// Sends a request as built; the body must be JSON (or empty).
+pub async fn send(app: &Router, req: Request<Body>) -> Reply {
+    let (status, headers, bytes) = send_raw(app, req).await;
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            panic!(
+                "{status}: body is not JSON ({e}): {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        })
+    };
+    (status, headers, body)
+}
+
+/// A request with an optional bearer token and an optional JSON body.
+pub fn request(
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> Request<Body> {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let body = match body {
+        Some(v) => {
+            req = req.header(header::CONTENT_TYPE, "application/json");
+            Body::from(v.to_string())
+        }
+        None => Body::empty(),
+    };
+    req.body(body).expect("a valid request")
+}
+
+/// One call through the router.
+pub async fn call(
+    app: &Router,
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> Reply {
+    send(app, request(method, uri, token, body)).await
+}
+
+/// A create body for `name` in `env`.
+pub fn new_tenant(name: &str, env: &str) -> Value {
+    json!({
+        "organizationName": name,
+        "contactEmail": "owner@tenant.example",
+        "environment": env,
+    })
+}
+
+/// Creates a tenant as platform admin; returns its representation.
+pub async fn create(app: &Router, body: &Value) -> Value {
+    let (status, _, tenant) = call(
+        app,
+        Method::POST,
+        "/v1.0/tenants",
+        Some(&admin()),
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "create failed: {tenant}");
+    tenant
+}
+
+/// Creates a tenant named `name` in `dev`; returns its id.
+pub async fn create_named(app: &Router, name: &str) -> String {
+    id_of(&create(app, &new_tenant(name, "dev")).await)
+}
+
+/// `PATCH …/status {"status":"ACTIVE"}` as platform admin.
+pub async fn activate(app: &Router, id: &str) -> Value {
+    let uri = format!("/v1.0/tenants/{id}/status");
+    let (status, _, tenant) = call(
+        app,
+        Method::PATCH,
+        &uri,
+        Some(&admin()),
+        Some(&json!({"status": "ACTIVE"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "activate failed: {tenant}");
+    assert_eq!(tenant["status"], "ACTIVE");
+    tenant
+}
+
+/// Parks an ACTIVE tenant as platform admin.
+pub async fn park(app: &Router, id: &str) -> Value {
+    let uri = format!("/v1.0/tenants/{id}/lifecycle/park");
+    let (status, _, tenant) = call(
+        app,
+        Method::POST,
+        &uri,
+        Some(&admin()),
+        Some(&json!({"reason": "Customer asked for a pause"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "park failed: {tenant}");
+    tenant
+}
+
+pub fn id_of(tenant: &Value) -> String {
+    tenant["tenantId"]
+        .as_str()
+        .expect("tenantId is a string")
+        .to_owned()
+}
+
+/// `GET /v1.0/tenants` (as platform admin) → the number of tenants on one big page.
+pub async fn tenant_count(app: &Router) -> u64 {
+    let (status, _, page) = call(
+        app,
+        Method::GET,
+        "/v1.0/tenants?limit=100",
+        Some(&admin()),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    page["count"].as_u64().expect("count is a number")
+}
+
+pub fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get(name)
+        .map(|v| v.to_str().expect("header is ASCII"))
+}
+
+/// Asserts an RFC 3339 UTC timestamp with milliseconds and `Z`.
+pub fn assert_timestamp(v: &Value) {
+    let s = v
+        .as_str()
+        .unwrap_or_else(|| panic!("timestamp is not a string: {v}"));
+    assert!(s.parse::<Timestamp>().is_ok(), "not RFC 3339: {s}");
+    assert_eq!(
+        s.len(),
+        "2026-01-05T14:30:00.000Z".len(),
+        "not millisecond precision: {s}"
+    );
+    assert!(
+        s.ends_with('Z') && s.as_bytes()[19] == b'.',
+        "not UTC with milliseconds: {s}"
+    );
+}
+
+/// Asserts the error envelope: status, JSON content type, `error.code`, a message, a details
+/// object, `requestId` equal to the `x-request-id` header, and a timestamp. Returns the details.
+pub fn assert_error<'v>(reply: &'v Reply, status: StatusCode, code: &str) -> &'v Value {
+    let (got, headers, body) = reply;
+    assert_eq!(*got, status, "unexpected status; body: {body}");
+    assert_envelope(headers, body);
+    assert_eq!(body["error"]["code"], code, "unexpected code; body: {body}");
+    &body["error"]["details"]
+}
+
+/// Asserts the shape of the error envelope, whatever the code.
+pub fn assert_envelope(headers: &HeaderMap, body: &Value) {
+    let ct = header_str(headers, "content-type").unwrap_or_default();
+    assert!(
+        ct.starts_with("application/json"),
+        "content-type {ct:?}; body: {body}"
+    );
+    let obj = body
+        .as_object()
+        .unwrap_or_else(|| panic!("envelope is not an object: {body}"));
+    let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        ["error", "requestId", "timestamp"],
+        "envelope keys; body: {body}"
+    );
+    let error = body["error"]
+        .as_object()
+        .unwrap_or_else(|| panic!("error is not an object: {body}"));
+    let code = error
+        .get("code")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    assert!(
+        !code.is_empty() && code.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'),
+        "code {code:?}"
+    );
+    let message = error
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    assert!(!message.is_empty(), "empty message: {body}");
+    assert!(
+        error.get("details").is_some_and(Value::is_object),
+        "details is not an object: {body}"
+    );
+    let request_id = header_str(headers, "x-request-id").expect("x-request-id header");
+    assert!(!request_id.is_empty());
+    assert_eq!(
+        body["requestId"], request_id,
+        "requestId differs from the x-request-id header"
+    );
+    assert_timestamp(&body["timestamp"]);
+}
+
+/// The `field` names of a validation error's `details.fields`.
+pub fn fields(details: &Value) -> Vec<String> {
+    details["fields"]
+        .as_array()
+        .unwrap_or_else(|| panic!("details.fields is not an array: {details}"))
+        .iter()
+        .map(|f| f["field"].as_str().expect("field is a string").to_owned())
+        .collect()
+}
+
+/// The names of a resource's `_links`.
+pub fn link_names(resource: &Value) -> Vec<String> {
+    resource["_links"]
+        .as_object()
+        .expect("_links is an object")
+        .keys()
+        .cloned()
+        .collect()
+}
+
+/// Adds a header to a request.
+pub fn with_header(mut req: Request<Body>, name: &'static str, value: &str) -> Request<Body> {
+    req.headers_mut().insert(
+        name,
+        HeaderValue::from_str(value).expect("an ASCII header value"),
+    );
+    req
+}

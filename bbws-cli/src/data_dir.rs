@@ -9,8 +9,6 @@ use bbws_core::Error;
 
 /// The signing secret's file name.
 pub const SECRET_FILE: &str = "jwt-secret";
-/// The published-events log's file name.
-pub const EVENT_LOG: &str = "events.jsonl";
 
 fn io_err(what: &str, path: &Path, e: &std::io::Error) -> Error {
     Error::Storage(format!("{what} {}: {e}", path.display()))
@@ -21,7 +19,7 @@ pub fn ensure(dir: &Path) -> Result<(), Error> {
 }
 
 pub fn event_log(dir: &Path) -> PathBuf {
-    dir.join(EVENT_LOG)
+    dir.join(bbws_core::store::EVENT_LOG_FILE)
 }
 
 /// Reads the signing secret, creating it (32 random bytes, hex, mode 0600) on first use.

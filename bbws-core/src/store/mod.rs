@@ -53,6 +53,9 @@ const RESOURCES: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("re
 /// The file name of the store inside a data directory.
 pub const STORE_FILE: &str = "bbws.redb";
 
+/// The file name of the published-events log ([`EventLog`]) inside a data directory.
+pub const EVENT_LOG_FILE: &str = "events.jsonl";
+
 fn storage(e: impl std::fmt::Display) -> Error {
     Error::Storage(e.to_string())
 }

@@ -81,12 +81,15 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
         let _ = relay_stop.wait_for(|s| *s).await;
     }));
 
+    // Handlers are installed before the ready line, so a signal sent right after it stops the
+    // server gracefully instead of killing it.
+    let shutdown = shutdown_signal()?;
     tracing::info!(addr = %local, backend = ?args.backend, data_dir = %dir.display(), "bbws serve started");
     // The one line scripts wait for: the server accepts connections from here on.
     println!("listening on http://{local}");
 
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await
         .map_err(|e| Error::Internal(format!("server failed: {e}")))?;
     let _ = stop_tx.send(true);
@@ -95,20 +98,18 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
+/// Resolves on SIGINT or SIGTERM; the handlers are registered when this is called.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, Error> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let install = |kind: SignalKind| {
+        signal(kind).map_err(|e| Error::Internal(format!("cannot install a signal handler: {e}")))
     };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    let mut interrupt = install(SignalKind::interrupt())?;
+    let mut terminate = install(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    };
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
+    })
 }

@@ -35,8 +35,6 @@ use super::{dto, public, tenants};
         tenants::unpark_tenant,
         tenants::suspend_tenant,
         tenants::resume_tenant,
-        tenants::park_tenant_alias,
-        tenants::unpark_tenant_alias,
         tenants::list_audit,
         public::health,
         public::openapi_json,
@@ -86,6 +84,17 @@ const ERRORS: &[(&str, &str)] = &[
     ("500", "INTERNAL_ERROR"),
 ];
 
+const ALIASES: &[(&str, &str)] = &[
+    (
+        "/v1.0/tenants/{tenantId}/park",
+        "/v1.0/tenants/{tenantId}/lifecycle/park",
+    ),
+    (
+        "/v1.0/tenants/{tenantId}/unpark",
+        "/v1.0/tenants/{tenantId}/lifecycle/unpark",
+    ),
+];
+
 fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut Operation> {
     [
         &mut item.get,
@@ -124,6 +133,18 @@ impl Modify for Conventions {
                 .responses
                 .insert(format!("Error{code}"), RefOr::T(response));
         }
+        // The older park/unpark paths (C1) serve the same handlers; document them as deprecated
+        // copies of the canonical operations.
+        for (alias, canonical) in ALIASES {
+            if let Some(mut item) = doc.paths.paths.get(*canonical).cloned() {
+                for op in operations(&mut item) {
+                    op.operation_id = op.operation_id.take().map(|id| format!("{id}_alias"));
+                    op.deprecated = Some(utoipa::openapi::Deprecated::True);
+                    op.description = Some(format!("Deprecated alias of `POST {canonical}`."));
+                }
+                doc.paths.paths.insert((*alias).to_owned(), item);
+            }
+        }
         for (path, item) in &mut doc.paths.paths {
             let public = path == "/v1.0/health" || path == "/v1.0/openapi.json";
             for op in operations(item) {
@@ -157,11 +178,6 @@ impl Modify for Conventions {
                         "bearerAuth",
                         [],
                     )]);
-                }
-                if path.ends_with("/park") && !path.contains("/lifecycle/")
-                    || path.ends_with("/unpark") && !path.contains("/lifecycle/")
-                {
-                    op.deprecated = Some(utoipa::openapi::Deprecated::True);
                 }
             }
         }

@@ -333,39 +333,7 @@ pub async fn get_lifecycle(
     .into_response())
 }
 
-async fn park(
-    s: AppState,
-    actor: &bbws_core::auth::Actor,
-    id: bbws_core::ids::TenantId,
-    if_match: Option<u64>,
-    body: ReasonRequest,
-) -> ApiResult {
-    let reason = Reason::parse(body.reason.as_deref(), "Park reason")?;
-    let t = s.tenants.park(actor, &id, &reason, if_match).await?;
-    Ok(tenant_response(
-        StatusCode::OK,
-        &t,
-        Some(PARKED_MESSAGE),
-        None,
-    ))
-}
-
-async fn unpark(
-    s: AppState,
-    actor: &bbws_core::auth::Actor,
-    id: bbws_core::ids::TenantId,
-    if_match: Option<u64>,
-) -> ApiResult {
-    let t = s.tenants.unpark(actor, &id, if_match).await?;
-    Ok(tenant_response(
-        StatusCode::OK,
-        &t,
-        Some(UNPARKED_MESSAGE),
-        Some(UNPARKED_WARNING),
-    ))
-}
-
-/// Park an ACTIVE tenant: compute is released, data is kept (L2).
+/// Park an ACTIVE tenant: compute released, data kept (L2; also at the older `…/park`, L6).
 #[utoipa::path(
     post, path = "/v1.0/tenants/{tenantId}/lifecycle/park", tag = "lifecycle",
     request_body = ReasonRequest,
@@ -379,27 +347,17 @@ pub async fn park_tenant(
     IfMatch(if_match): IfMatch,
     JsonBody(body): JsonBody<ReasonRequest>,
 ) -> ApiResult {
-    park(s, &actor, id, if_match, body).await
+    let reason = Reason::parse(body.reason.as_deref(), "Park reason")?;
+    let t = s.tenants.park(&actor, &id, &reason, if_match).await?;
+    Ok(tenant_response(
+        StatusCode::OK,
+        &t,
+        Some(PARKED_MESSAGE),
+        None,
+    ))
 }
 
-/// Same as `/lifecycle/park` (the older path, L6).
-#[utoipa::path(
-    post, path = "/v1.0/tenants/{tenantId}/park", tag = "lifecycle", operation_id = "park_tenant_alias",
-    request_body = ReasonRequest,
-    params(("tenantId" = String, Path), ("If-Match" = Option<String>, Header)),
-    responses((status = 200, description = "The tenant, PARKED", body = TenantResponse))
-)]
-pub async fn park_tenant_alias(
-    State(s): State<AppState>,
-    Caller(actor): Caller,
-    TenantPath(id): TenantPath,
-    IfMatch(if_match): IfMatch,
-    JsonBody(body): JsonBody<ReasonRequest>,
-) -> ApiResult {
-    park(s, &actor, id, if_match, body).await
-}
-
-/// Unpark a PARKED tenant (L3).
+/// Unpark a PARKED tenant (L3; also at the older `…/unpark`, L7).
 #[utoipa::path(
     post, path = "/v1.0/tenants/{tenantId}/lifecycle/unpark", tag = "lifecycle",
     request_body(content = Option<EmptyRequest>, description = "None, or an empty object"),
@@ -413,24 +371,13 @@ pub async fn unpark_tenant(
     IfMatch(if_match): IfMatch,
     OptionalJsonBody(_): OptionalJsonBody<EmptyRequest>,
 ) -> ApiResult {
-    unpark(s, &actor, id, if_match).await
-}
-
-/// Same as `/lifecycle/unpark` (the older path, L7).
-#[utoipa::path(
-    post, path = "/v1.0/tenants/{tenantId}/unpark", tag = "lifecycle", operation_id = "unpark_tenant_alias",
-    request_body(content = Option<EmptyRequest>, description = "None, or an empty object"),
-    params(("tenantId" = String, Path), ("If-Match" = Option<String>, Header)),
-    responses((status = 200, description = "The tenant, ACTIVE again", body = TenantResponse))
-)]
-pub async fn unpark_tenant_alias(
-    State(s): State<AppState>,
-    Caller(actor): Caller,
-    TenantPath(id): TenantPath,
-    IfMatch(if_match): IfMatch,
-    OptionalJsonBody(_): OptionalJsonBody<EmptyRequest>,
-) -> ApiResult {
-    unpark(s, &actor, id, if_match).await
+    let t = s.tenants.unpark(&actor, &id, if_match).await?;
+    Ok(tenant_response(
+        StatusCode::OK,
+        &t,
+        Some(UNPARKED_MESSAGE),
+        Some(UNPARKED_WARNING),
+    ))
 }
 
 /// Suspend an ACTIVE tenant (L4).

@@ -1,9 +1,12 @@
 //! bbws-aws: the bbws ports on the AWS SDK (DynamoDB, EventBridge, SQS, S3, Secrets Manager,
 //! Cognito, ECS, EFS, RDS, ELBv2).
 //!
-//! This crate holds the AWS-facing configuration shared by every adapter; the adapters themselves
-//! (the DynamoDB tenant DAO first) build on it. AWS SDK crates are dependencies of this crate
+//! It also opens the configured backend for every frontend ([`backend`]). AWS SDK crates are dependencies of this crate
 //! only, so the rest of the workspace builds without them.
+
+pub mod backend;
+
+pub use backend::{Backend, BackendConfig, BackendKind};
 
 use bbws_core::tenant::Environment;
 

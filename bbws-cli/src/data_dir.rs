@@ -3,7 +3,7 @@
 use std::fs;
 use std::io::Write as _;
 use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use bbws_core::Error;
 
@@ -16,10 +16,6 @@ fn io_err(what: &str, path: &Path, e: &std::io::Error) -> Error {
 
 pub fn ensure(dir: &Path) -> Result<(), Error> {
     fs::create_dir_all(dir).map_err(|e| io_err("cannot create", dir, &e))
-}
-
-pub fn event_log(dir: &Path) -> PathBuf {
-    dir.join(bbws_core::store::EVENT_LOG_FILE)
 }
 
 /// Reads the signing secret, creating it (32 random bytes, hex, mode 0600) on first use.

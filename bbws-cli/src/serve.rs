@@ -3,12 +3,8 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use bbws_aws::{Backend, BackendConfig, BackendKind};
 use bbws_core::Error;
-use bbws_core::events::OutboxRelay;
-use bbws_core::ids::RandomIds;
-use bbws_core::store::{EmbeddedStore, EventLog};
-use bbws_core::tenant::{TenantPorts, TenantService};
-use bbws_core::time::SystemClock;
 use bbws_lambda::api::auth::JwtAuthenticator;
 use bbws_lambda::{AppState, router};
 use clap::ValueEnum;
@@ -16,7 +12,7 @@ use clap::ValueEnum;
 use crate::DataDirArg;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Backend {
+pub enum BackendArg {
     /// The persistent embedded store in the data directory.
     Embedded,
     /// An in-memory store, gone when the process exits.
@@ -30,8 +26,8 @@ pub struct ServeArgs {
     addr: SocketAddr,
     #[command(flatten)]
     data: DataDirArg,
-    #[arg(long, value_enum, default_value_t = Backend::Embedded)]
-    backend: Backend,
+    #[arg(long, value_enum, default_value_t = BackendArg::Embedded)]
+    backend: BackendArg,
 }
 
 fn init_logging() {
@@ -50,17 +46,15 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
     let dir = &args.data.data_dir;
     crate::data_dir::ensure(dir)?;
     let secret = crate::data_dir::secret(dir)?;
-    let store = Arc::new(match args.backend {
-        Backend::Embedded => EmbeddedStore::open_dir(dir)?,
-        Backend::Memory => EmbeddedStore::in_memory()?,
-    });
-    let tenants = TenantService::new(TenantPorts::from_backend(
-        &store,
-        Arc::new(SystemClock),
-        Arc::new(RandomIds),
-    ));
+    let backend = Backend::open(&BackendConfig {
+        kind: match args.backend {
+            BackendArg::Embedded => BackendKind::Embedded,
+            BackendArg::Memory => BackendKind::Memory,
+        },
+        data_dir: dir.clone(),
+    })?;
     let app = router(AppState {
-        tenants,
+        tenants: backend.tenant_service(),
         auth: Arc::new(JwtAuthenticator::new(&secret)),
     });
 
@@ -72,12 +66,9 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
         .map_err(|e| Error::Internal(e.to_string()))?;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let relay = OutboxRelay::new(
-        store.clone(),
-        Arc::new(EventLog::new(crate::data_dir::event_log(dir))),
-    );
+    let relay = backend.relay();
     let mut relay_stop = stop_rx.clone();
-    let relay_task = tokio::spawn(relay.run(store.outbox_notifier(), async move {
+    let relay_task = tokio::spawn(relay.run(backend.wake.clone(), async move {
         let _ = relay_stop.wait_for(|s| *s).await;
     }));
 

@@ -1,20 +1,16 @@
 //! `bbws tenant ...`: the tenant service on the embedded store of a data directory, acting as a
 //! platform administrator (whoever can read the data directory already holds everything in it).
 
-use std::sync::Arc;
-
+use bbws_aws::{Backend, BackendConfig, BackendKind};
 use bbws_core::Error;
 use bbws_core::auth::Actor;
-use bbws_core::events::OutboxRelay;
 use bbws_core::idempotency::IdempotencyKey;
-use bbws_core::ids::{RandomIds, TenantId};
+use bbws_core::ids::TenantId;
 use bbws_core::pagination::{Cursor, Limit, PageRequest};
-use bbws_core::store::{EmbeddedStore, EventLog};
 use bbws_core::tenant::{
-    Email, Environment, NewTenant, OrganizationName, Patch, Reason, TenantPatch, TenantPorts,
-    TenantService, TenantStatus, UnitLabel,
+    Email, Environment, NewTenant, OrganizationName, Patch, Reason, TenantPatch, TenantStatus,
+    UnitLabel,
 };
-use bbws_core::time::SystemClock;
 use clap::Subcommand;
 use serde_json::{Map, Value};
 
@@ -173,12 +169,11 @@ fn page(limit: u32, token: Option<&String>) -> Result<PageRequest, Error> {
 }
 
 pub async fn run(args: TenantArgs) -> Result<(), Error> {
-    let store = Arc::new(EmbeddedStore::open_dir(&args.data.data_dir)?);
-    let svc = TenantService::new(TenantPorts::from_backend(
-        &store,
-        Arc::new(SystemClock),
-        Arc::new(RandomIds),
-    ));
+    let backend = Backend::open(&BackendConfig {
+        kind: BackendKind::Embedded,
+        data_dir: args.data.data_dir.clone(),
+    })?;
+    let svc = backend.tenant_service();
     let actor = Actor::local_admin(Email::parse_field(&args.actor, "actor")?.as_str());
     let out = args.output;
     let id = |s: &str| s.parse::<TenantId>();
@@ -319,12 +314,7 @@ pub async fn run(args: TenantArgs) -> Result<(), Error> {
         }
     }
     // Publish what the command wrote; whatever fails stays in the outbox for the next run.
-    let relay = OutboxRelay::new(
-        store,
-        Arc::new(EventLog::new(crate::data_dir::event_log(
-            &args.data.data_dir,
-        ))),
-    );
+    let relay = backend.relay();
     if let Err(e) = relay.drain().await {
         eprintln!("warning: events not yet published (kept in the outbox): {e}");
     }

@@ -91,6 +91,22 @@ pub struct TenantPorts {
 }
 
 impl TenantPorts {
+    /// Every storage port from one backend chosen at run time.
+    pub fn from_dyn(
+        backend: Arc<dyn TenantBackend>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGenerator>,
+    ) -> Self {
+        Self {
+            tenants: backend.clone(),
+            audit: backend.clone(),
+            idempotency: backend.clone(),
+            resources: backend,
+            clock,
+            ids,
+        }
+    }
+
     /// Every storage port from one backend, with the given clock and id source.
     pub fn from_backend<B: TenantBackend + 'static>(
         backend: &Arc<B>,

@@ -74,7 +74,9 @@ pub trait AuditDao: Send + Sync + std::fmt::Debug {
 /// The transactional outbox (writes go through [`TenantWrite`]).
 #[async_trait]
 pub trait Outbox: Send + Sync + std::fmt::Debug {
-    /// Up to `limit` unpublished events, oldest first.
+    /// Up to `limit` unpublished events, oldest first. A backend shared by several processes
+    /// (DynamoDB) claims them for a lease, so two relays never publish the same event in normal
+    /// operation; an event whose lease lapsed (its relay died) is handed out again.
     async fn pending(&self, limit: usize) -> Result<Vec<OutboxMessage>>;
     /// Forgets published events.
     async fn mark_published(&self, ids: &[EventId]) -> Result<()>;

@@ -1,12 +1,23 @@
-//! bbws-aws: the bbws ports on the AWS SDK (DynamoDB, EventBridge, SQS, S3, Secrets Manager,
-//! Cognito, ECS, EFS, RDS, ELBv2).
+//! bbws-aws: the bbws ports on the AWS SDK (DynamoDB, EventBridge; SQS, S3, Secrets Manager,
+//! Cognito, ECS, EFS, RDS, ELBv2 to come).
 //!
-//! It also opens the configured backend for every frontend ([`backend`]). AWS SDK crates are dependencies of this crate
-//! only, so the rest of the workspace builds without them.
+//! - [`dynamo`]: [`DynamoStore`], every tenant storage port on one DynamoDB table (digest 2.5
+//!   §3.5 keys), and [`create_table`];
+//! - [`eventbridge`]: [`EventBridgePublisher`], the outbox relay's publisher;
+//! - [`sdk`]: the SDK configuration and clients (HTTPS client, region, retries), built once;
+//! - [`backend`]: opens the configured backend (memory, embedded, DynamoDB) for every frontend.
+//!
+//! AWS SDK crates are dependencies of this crate only, so `bbws-core` builds without them and no
+//! SDK type crosses into it.
 
 pub mod backend;
+pub mod dynamo;
+pub mod eventbridge;
+pub mod sdk;
 
 pub use backend::{Backend, BackendConfig, BackendKind};
+pub use dynamo::{DynamoStore, create_table};
+pub use eventbridge::EventBridgePublisher;
 
 use bbws_core::tenant::Environment;
 

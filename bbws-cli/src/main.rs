@@ -1,8 +1,10 @@
 //! `bbws`: the bbws operations CLI.
 //!
-//! - `bbws serve`: the HTTP API on the embedded store (or in memory), with bearer-JWT auth;
+//! - `bbws serve`: the HTTP API on the embedded store (or in memory, or on DynamoDB), with
+//!   bearer-JWT auth;
 //! - `bbws token issue`: mints a token `bbws serve` accepts;
-//! - `bbws tenant ...`: tenant operations straight on the store of a data directory.
+//! - `bbws tenant ...`: tenant operations straight on the store (a data directory or DynamoDB);
+//! - `bbws table create`: creates a service's DynamoDB table.
 //!
 //! Every failure exits with the code of its error class (`bbws_core::error::exit`): 3 validation,
 //! 4 authentication/authorization, 5 not found, 6 conflict, 7 invalid state, 10 internal; 2 is a
@@ -11,13 +13,16 @@
 mod data_dir;
 mod output;
 mod serve;
+mod table;
 mod tenant;
 mod token;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use bbws_aws::{BackendConfig, BackendKind};
+use bbws_core::Error;
+use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -39,8 +44,13 @@ enum Command {
         #[command(subcommand)]
         command: token::TokenCommand,
     },
-    /// Tenant operations on the store of a data directory.
+    /// Tenant operations on the store (a data directory, or DynamoDB).
     Tenant(tenant::TenantArgs),
+    /// DynamoDB tables.
+    Table {
+        #[command(subcommand)]
+        command: table::TableCommand,
+    },
 }
 
 /// Where a command keeps its state.
@@ -54,6 +64,72 @@ struct DataDirArg {
         global = true
     )]
     data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BackendArg {
+    /// The persistent embedded store in the data directory.
+    Embedded,
+    /// An in-memory store, gone when the process exits.
+    Memory,
+    /// A DynamoDB table (events go to EventBridge).
+    #[value(name = "dynamodb")]
+    DynamoDb,
+}
+
+impl BackendArg {
+    fn kind(self) -> BackendKind {
+        match self {
+            Self::Embedded => BackendKind::Embedded,
+            Self::Memory => BackendKind::Memory,
+            Self::DynamoDb => BackendKind::DynamoDb,
+        }
+    }
+}
+
+/// Which store a command works on. Each flag overrides the environment variable of the same
+/// meaning, read as `bbws_aws::BackendConfig::from_env` reads it (so `--table` alone, like
+/// `DYNAMODB_TABLE` alone, selects DynamoDB).
+#[derive(Debug, Clone, clap::Args)]
+struct BackendArgs {
+    #[arg(
+        long,
+        value_enum,
+        global = true,
+        help = "The store [env: BBWS_BACKEND; default: dynamodb when a table is named, else embedded]"
+    )]
+    backend: Option<BackendArg>,
+    #[arg(
+        long,
+        global = true,
+        help = "The DynamoDB tenants table [env: DYNAMODB_TABLE; default: bbws-tenants-{ENVIRONMENT}]"
+    )]
+    table: Option<String>,
+    #[arg(
+        long,
+        global = true,
+        help = "Send AWS requests to this endpoint, e.g. a local moto server [env: AWS_ENDPOINT_URL]"
+    )]
+    endpoint_url: Option<String>,
+}
+
+impl BackendArgs {
+    /// The backend configuration: these flags over the environment, with `data_dir`.
+    fn config(&self, data_dir: &Path) -> Result<BackendConfig, Error> {
+        let mut config = backend_config(|k| match k {
+            "BBWS_BACKEND" => self.backend.map(|b| b.kind().as_str().to_owned()),
+            "DYNAMODB_TABLE" => self.table.clone(),
+            "AWS_ENDPOINT_URL" => self.endpoint_url.clone(),
+            _ => None,
+        })?;
+        data_dir.clone_into(&mut config.data_dir);
+        Ok(config)
+    }
+}
+
+/// `BackendConfig::from_env` over the process environment, with `flag` values taking precedence.
+fn backend_config(flag: impl Fn(&str) -> Option<String>) -> Result<BackendConfig, Error> {
+    BackendConfig::from_env(|k| flag(k).or_else(|| std::env::var(k).ok()))
 }
 
 fn main() -> ExitCode {
@@ -73,6 +149,7 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve::run(args).await,
             Command::Token { command } => token::run(command),
             Command::Tenant(args) => tenant::run(args).await,
+            Command::Table { command } => table::run(command).await,
         }
     });
     match result {

@@ -1,23 +1,19 @@
-//! `bbws serve`: the HTTP API on the embedded store (default) or in memory.
+//! `bbws serve`: the HTTP API on the embedded store (default), in memory, or on DynamoDB.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use bbws_aws::{Backend, BackendConfig, BackendKind};
+use bbws_aws::{Backend, BackendKind};
 use bbws_core::Error;
 use bbws_lambda::api::auth::JwtAuthenticator;
 use bbws_lambda::{AppState, router};
-use clap::ValueEnum;
 
-use crate::DataDirArg;
+use crate::{BackendArgs, DataDirArg};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BackendArg {
-    /// The persistent embedded store in the data directory.
-    Embedded,
-    /// An in-memory store, gone when the process exits.
-    Memory,
-}
+/// On DynamoDB, how often the relay also looks for events written by other processes (the CLI,
+/// Lambdas, Python) that this server was never notified of.
+const RELAY_INTERVAL: Duration = Duration::from_secs(5);
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
@@ -26,8 +22,8 @@ pub struct ServeArgs {
     addr: SocketAddr,
     #[command(flatten)]
     data: DataDirArg,
-    #[arg(long, value_enum, default_value_t = BackendArg::Embedded)]
-    backend: BackendArg,
+    #[command(flatten)]
+    backend: BackendArgs,
 }
 
 fn init_logging() {
@@ -46,13 +42,8 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
     let dir = &args.data.data_dir;
     crate::data_dir::ensure(dir)?;
     let secret = crate::data_dir::secret(dir)?;
-    let backend = Backend::open(&BackendConfig {
-        kind: match args.backend {
-            BackendArg::Embedded => BackendKind::Embedded,
-            BackendArg::Memory => BackendKind::Memory,
-        },
-        data_dir: dir.clone(),
-    })?;
+    let config = args.backend.config(dir)?;
+    let backend = Backend::open(&config).await?;
     let app = router(AppState {
         tenants: backend.tenant_service(),
         auth: Arc::new(JwtAuthenticator::new(&secret)),
@@ -71,11 +62,34 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
     let relay_task = tokio::spawn(relay.run(backend.wake.clone(), async move {
         let _ = relay_stop.wait_for(|s| *s).await;
     }));
+    // Only this process's own writes notify the relay; on a shared DynamoDB table, also look
+    // for everyone else's events now and then.
+    let ticker = (config.kind == BackendKind::DynamoDb).then(|| {
+        let wake = backend.wake.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(RELAY_INTERVAL);
+            loop {
+                tick.tick().await;
+                wake.notify_one();
+            }
+        })
+    });
 
     // Handlers are installed before the ready line, so a signal sent right after it stops the
     // server gracefully instead of killing it.
     let shutdown = shutdown_signal()?;
-    tracing::info!(addr = %local, backend = ?args.backend, data_dir = %dir.display(), "bbws serve started");
+    if config.kind == BackendKind::DynamoDb {
+        tracing::info!(
+            addr = %local, backend = config.kind.as_str(), table = %config.table,
+            event_bus = %config.event_bus, endpoint_url = config.endpoint_url.as_deref(),
+            "bbws serve started"
+        );
+    } else {
+        tracing::info!(
+            addr = %local, backend = config.kind.as_str(), data_dir = %dir.display(),
+            "bbws serve started"
+        );
+    }
     // The one line scripts wait for: the server accepts connections from here on.
     println!("listening on http://{local}");
 
@@ -84,6 +98,9 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
         .await
         .map_err(|e| Error::Internal(format!("server failed: {e}")))?;
     let _ = stop_tx.send(true);
+    if let Some(ticker) = ticker {
+        ticker.abort();
+    }
     let _ = relay_task.await;
     tracing::info!("bbws serve stopped");
     Ok(())

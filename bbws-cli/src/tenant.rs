@@ -1,7 +1,8 @@
-//! `bbws tenant ...`: the tenant service on the embedded store of a data directory, acting as a
-//! platform administrator (whoever can read the data directory already holds everything in it).
+//! `bbws tenant ...`: the tenant service on the store (the embedded store of a data directory, or
+//! DynamoDB), acting as a platform administrator (whoever can read the data directory, or holds
+//! AWS credentials for the table, already holds everything in it).
 
-use bbws_aws::{Backend, BackendConfig, BackendKind};
+use bbws_aws::Backend;
 use bbws_core::Error;
 use bbws_core::auth::Actor;
 use bbws_core::idempotency::IdempotencyKey;
@@ -14,8 +15,8 @@ use bbws_core::tenant::{
 use clap::Subcommand;
 use serde_json::{Map, Value};
 
-use crate::DataDirArg;
 use crate::output::{self, Output};
+use crate::{BackendArgs, DataDirArg};
 
 #[derive(Debug, clap::Args)]
 pub struct TenantArgs {
@@ -23,6 +24,8 @@ pub struct TenantArgs {
     command: TenantCommand,
     #[command(flatten)]
     data: DataDirArg,
+    #[command(flatten)]
+    backend: BackendArgs,
     /// How to print results.
     #[arg(long, short = 'o', value_enum, default_value_t = Output::Table, global = true)]
     output: Output,
@@ -169,10 +172,7 @@ fn page(limit: u32, token: Option<&String>) -> Result<PageRequest, Error> {
 }
 
 pub async fn run(args: TenantArgs) -> Result<(), Error> {
-    let backend = Backend::open(&BackendConfig {
-        kind: BackendKind::Embedded,
-        data_dir: args.data.data_dir.clone(),
-    })?;
+    let backend = Backend::open(&args.backend.config(&args.data.data_dir)?).await?;
     let svc = backend.tenant_service();
     let actor = Actor::local_admin(Email::parse_field(&args.actor, "actor")?.as_str());
     let out = args.output;

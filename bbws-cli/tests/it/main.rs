@@ -1,6 +1,9 @@
 //! End-to-end tests of the `bbws` binary: `serve` over real HTTP, crash safety under `kill -9`,
-//! `token issue`, and the tenant commands with their exit codes.
+//! `token issue`, the tenant commands with their exit codes, and all of it on DynamoDB (moto).
 
 mod cli;
+mod dynamodb;
+#[path = "../../../bbws-aws/tests/it/moto.rs"]
+mod moto;
 mod serve;
 mod support;

@@ -22,9 +22,16 @@ pub struct Server {
 impl Server {
     /// Starts the server and returns once it printed its address, i.e. once it accepts connections.
     pub fn start(dir: &Path) -> Self {
+        Self::start_with(dir, &[], &[])
+    }
+
+    /// [`Server::start`] with more arguments and environment variables.
+    pub fn start_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(BIN)
             .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
             .arg(dir)
+            .args(args)
+            .envs(env.iter().copied())
             .env("LOG_LEVEL", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -1,0 +1,11 @@
+//! bbws-aws integration tests: the DAO contract on every backend (in memory, embedded file,
+//! DynamoDB on a local moto server), and what only DynamoDB and EventBridge have (request
+//! counts, leases between relays, the key design, table creation, publishing).
+//!
+//! moto comes from the project's virtualenv (`scripts/python-env`); one server per test binary.
+
+mod contract;
+mod dynamo;
+mod eventbridge;
+mod moto;
+mod support;

@@ -1,10 +1,22 @@
-//! The Python module `bbws` (built by maturin as an abi3 wheel for Python ≥ 3.11).
+//! The Python module `bbws` (the native part, `bbws._bbws`, built by maturin as an abi3 wheel for
+//! Python ≥ 3.11; the package in `python/bbws` re-exports it).
 //!
-//! For now it exposes the error model, so Python handlers map bbws error codes to the same HTTP
-//! statuses and exception names as every other frontend. The services follow.
+//! - [`service`]: `bbws.TenantService`, the tenant use cases on a backend, for the caller's claims,
+//!   with dicts in the API's camelCase shapes;
+//! - [`api_event`]: `bbws.handle_api_event`, an API Gateway event through the API's own router;
+//! - [`errors`]: the exception hierarchy of LLD 2.5 §11.1 (`TenantManagementError` >
+//!   `BusinessException` > `TenantNotFoundError`, ...), mapped from each error's stable code;
+//! - [`runtime`]: the process-wide tokio runtime; every call releases the GIL while Rust works;
+//! - [`convert`]: dicts ⇄ JSON through the standard `json` module.
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+
+pub mod api_event;
+pub mod convert;
+pub mod errors;
+pub mod runtime;
+pub mod service;
 
 /// `{code: {"httpStatus", "exception", "parent", "exitCode"}}` for every stable error code.
 #[pyfunction]
@@ -21,9 +33,12 @@ fn error_codes(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     Ok(out)
 }
 
-#[pymodule]
+#[pymodule(name = "_bbws")]
 fn bbws(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(error_codes, m)?)?;
+    m.add_class::<service::PyTenantService>()?;
+    m.add_function(wrap_pyfunction!(api_event::handle_api_event, m)?)?;
+    errors::register(m)?;
     Ok(())
 }

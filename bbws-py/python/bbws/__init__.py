@@ -1,0 +1,80 @@
+"""bbws for Python: the tenant use cases of the bbws control plane, in Rust.
+
+Two ways in, both with the same rules, validation and JSON shapes as the HTTP API:
+
+- ``TenantService``: call the use cases directly, with the caller's claims and plain dicts::
+
+      svc = bbws.TenantService()                     # or backend="embedded", data_dir=...
+      admin = {"sub": "u-1", "email": "ops@example.com", "cognito:groups": ["Admins"]}
+      t = svc.create(admin, {"organizationName": "Acme", "contactEmail": "a@acme.example",
+                             "environment": "dev"})
+      svc.get(admin, t["tenantId"])
+
+- ``handle_api_event``: serve an API Gateway event through the API's router::
+
+      def handler(event, context):
+          return bbws.handle_api_event(event, context)
+
+Errors are raised as ``TenantManagementError`` subclasses: ``BusinessException`` for the
+caller's mistakes (``TenantNotFoundError``, ``ConflictError``, ``ValidationError``, ...) and
+``UnexpectedException`` for bbws failures; each has ``code``, ``message``, ``details`` and
+``http_status``.
+"""
+
+from ._bbws import (
+    ActiveResourcesExistError,
+    BusinessException,
+    ConflictError,
+    DynamoDbError,
+    EventBridgeError,
+    ForbiddenError,
+    IdempotencyKeyReusedError,
+    InvalidStatusTransitionError,
+    MethodNotAllowedError,
+    NotFoundError,
+    PayloadTooLargeError,
+    RateLimitedError,
+    StorageError,
+    TenantDeprovisionedError,
+    TenantManagementError,
+    TenantNotActiveError,
+    TenantNotFoundError,
+    TenantService,
+    UnauthorizedError,
+    UnexpectedException,
+    UnsupportedMediaTypeError,
+    ValidationError,
+    VersionConflictError,
+    __version__,
+    error_codes,
+    handle_api_event,
+)
+
+__all__ = [
+    "ActiveResourcesExistError",
+    "BusinessException",
+    "ConflictError",
+    "DynamoDbError",
+    "EventBridgeError",
+    "ForbiddenError",
+    "IdempotencyKeyReusedError",
+    "InvalidStatusTransitionError",
+    "MethodNotAllowedError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "RateLimitedError",
+    "StorageError",
+    "TenantDeprovisionedError",
+    "TenantManagementError",
+    "TenantNotActiveError",
+    "TenantNotFoundError",
+    "TenantService",
+    "UnauthorizedError",
+    "UnexpectedException",
+    "UnsupportedMediaTypeError",
+    "ValidationError",
+    "VersionConflictError",
+    "__version__",
+    "error_codes",
+    "handle_api_event",
+]

@@ -1,0 +1,186 @@
+# Type stubs of the native module `bbws._bbws` (bbws-py/src). The TypedDicts and aliases below
+# exist for type checkers only (use them under `if TYPE_CHECKING:`); every other name here is
+# importable at run time, and tests/test_package.py keeps the two lists equal.
+
+from collections.abc import Mapping
+from os import PathLike
+from types import TracebackType
+from typing import Any, Literal, NotRequired, TypedDict, final
+
+__version__: str
+
+Status = Literal["PENDING", "ACTIVE", "SUSPENDED", "PARKED", "DEPROVISIONED", "FAILED"]
+EnvironmentName = Literal["dev", "sit", "prod"]
+Backend = Literal["memory", "embedded"]
+
+Claims = Mapping[str, Any]
+"""API Gateway authorizer claims: `sub` (required), `email`, `cognito:groups` (list or the
+string API Gateway flattens it to), `custom:tenantIds` (comma list or list), `custom:customerId`."""
+
+class Link(TypedDict):
+    href: str
+    method: NotRequired[str]
+
+class Tenant(TypedDict):
+    """`TenantResponse` of the API."""
+
+    tenantId: str
+    organizationName: str
+    contactEmail: str
+    environment: EnvironmentName
+    status: Status
+    division: str | None
+    group: str | None
+    team: str | None
+    metadata: dict[str, Any]
+    customerId: str | None
+    createdAt: str
+    createdBy: str
+    updatedAt: str
+    updatedBy: str
+    parkedAt: str | None
+    parkedBy: str | None
+    parkReason: str | None
+    unparkedAt: str | None
+    unparkedBy: str | None
+    suspendedAt: str | None
+    suspendedBy: str | None
+    suspendReason: str | None
+    resumedAt: str | None
+    resumedBy: str | None
+    deprovisionedAt: str | None
+    deprovisionedBy: str | None
+    version: int
+    message: NotRequired[str]
+    warning: NotRequired[str]
+    _links: dict[str, Link]
+
+class TenantPage(TypedDict):
+    items: list[Tenant]
+    count: int
+    nextToken: str | None
+    moreAvailable: bool
+
+class AuditEvent(TypedDict):
+    eventId: str
+    tenantId: str
+    eventType: str
+    timestamp: str
+    actor: str
+    details: dict[str, Any]
+
+class AuditPage(TypedDict):
+    items: list[AuditEvent]
+    count: int
+    nextToken: str | None
+    moreAvailable: bool
+
+class CreateTenantBody(TypedDict, total=False):
+    organizationName: str
+    contactEmail: str
+    environment: EnvironmentName
+    division: str
+    group: str
+    team: str
+    metadata: dict[str, Any]
+
+IfMatch = int | str | None
+"""A version (`3`) or an entity tag as the If-Match header carries it (`'"3"'`, `'W/"3"'`,
+`'*'` for any version)."""
+
+@final
+class TenantService:
+    """The tenant use cases on one backend. Every method takes the caller's claims (authorization
+    applies as in the API: a tenant outside the caller's scope is TenantNotFoundError) and returns
+    the API's camelCase dicts. Calls release the GIL."""
+
+    def __init__(
+        self,
+        backend: Backend = "memory",
+        table: str | None = None,
+        data_dir: str | PathLike[str] | None = None,
+        endpoint_url: str | None = None,
+    ) -> None: ...
+    def close(self) -> None:
+        """Releases the backend (the embedded store's lock). Later calls raise ValueError."""
+    @property
+    def closed(self) -> bool: ...
+    def __enter__(self) -> TenantService: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool: ...
+    def create(
+        self, claims: Claims, body: CreateTenantBody | Mapping[str, Any], idempotency_key: str | None = None
+    ) -> Tenant: ...
+    def get(self, claims: Claims, tenant_id: str) -> Tenant: ...
+    def list(
+        self,
+        claims: Claims,
+        status: Status | None = None,
+        environment: EnvironmentName | None = None,
+        organization_name: str | None = None,
+        limit: int = 20,
+        next_token: str | None = None,
+    ) -> TenantPage: ...
+    def update(self, claims: Claims, tenant_id: str, body: Mapping[str, Any], if_match: IfMatch = None) -> Tenant: ...
+    def park(self, claims: Claims, tenant_id: str, reason: str | None, if_match: IfMatch = None) -> Tenant: ...
+    def unpark(self, claims: Claims, tenant_id: str, if_match: IfMatch = None) -> Tenant: ...
+    def suspend(self, claims: Claims, tenant_id: str, reason: str | None, if_match: IfMatch = None) -> Tenant: ...
+    def resume(self, claims: Claims, tenant_id: str, if_match: IfMatch = None) -> Tenant: ...
+    def set_status(
+        self,
+        claims: Claims,
+        tenant_id: str,
+        status: Status | str | None,
+        reason: str | None = None,
+        if_match: IfMatch = None,
+    ) -> Tenant: ...
+    def deprovision(self, claims: Claims, tenant_id: str, force: bool = False, if_match: IfMatch = None) -> Tenant: ...
+    def audit(self, claims: Claims, tenant_id: str, limit: int = 20, next_token: str | None = None) -> AuditPage: ...
+
+def handle_api_event(event: Mapping[str, Any], context: object | None = None) -> dict[str, Any]:
+    """Serves an API Gateway proxy event (REST API 1.0 or HTTP API 2.0) through the API's router
+    and returns the API Gateway response dict. Configured from BBWS_BACKEND / BBWS_DATA_DIR."""
+
+class _ErrorCodeRow(TypedDict):
+    httpStatus: int
+    exception: str
+    parent: Literal["BusinessException", "UnexpectedException"]
+    exitCode: int
+
+def error_codes() -> dict[str, _ErrorCodeRow]: ...
+
+class TenantManagementError(Exception):
+    code: str
+    message: str
+    details: dict[str, Any]
+    http_status: int
+
+class BusinessException(TenantManagementError): ...
+class UnexpectedException(TenantManagementError): ...
+class ValidationError(BusinessException): ...
+class UnauthorizedError(BusinessException): ...
+class ForbiddenError(BusinessException): ...
+class NotFoundError(BusinessException): ...
+class TenantNotFoundError(BusinessException): ...
+class ConflictError(BusinessException): ...
+class VersionConflictError(BusinessException): ...
+class IdempotencyKeyReusedError(BusinessException): ...
+
+class InvalidStatusTransitionError(BusinessException):
+    current_status: Status
+    allowed_transitions: list[Status]
+
+class TenantDeprovisionedError(BusinessException): ...
+class TenantNotActiveError(BusinessException): ...
+class ActiveResourcesExistError(BusinessException): ...
+class MethodNotAllowedError(BusinessException): ...
+class PayloadTooLargeError(BusinessException): ...
+class UnsupportedMediaTypeError(BusinessException): ...
+class RateLimitedError(BusinessException): ...
+class DynamoDbError(UnexpectedException): ...
+class EventBridgeError(UnexpectedException): ...
+class StorageError(UnexpectedException): ...

@@ -148,6 +148,12 @@ impl Backend {
                 wake,
             }
         };
+        if matches!(config.kind, BackendKind::Memory | BackendKind::Embedded) {
+            // The embedded store and the local event log live in the data directory.
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+                Error::Storage(format!("cannot create {}: {e}", config.data_dir.display()))
+            })?;
+        }
         match config.kind {
             BackendKind::Memory => Ok(local(EmbeddedStore::in_memory()?)),
             BackendKind::Embedded => Ok(local(EmbeddedStore::open_dir(&config.data_dir)?)),

@@ -445,3 +445,58 @@ mod tests {
         assert_eq!(cookies, ["a=1", "b=2"]);
     }
 }
+
+/// Where a Lambda keeps a local backend's data: `/tmp` is the only writable place there.
+pub const LAMBDA_DATA_DIR: &str = "/tmp/bbws-data";
+
+/// The backend configuration of a Lambda (Rust or Python, through `handle_api_event`): the LLD
+/// environment variables (`BBWS_BACKEND`, `ENVIRONMENT`, `DYNAMODB_TABLE`, `EVENT_BUS_NAME`,
+/// `AWS_ENDPOINT_URL`, `BBWS_DATA_DIR`), with the data directory under `/tmp` unless set.
+pub fn lambda_backend_config(
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<bbws_aws::BackendConfig, Error> {
+    let mut config = bbws_aws::BackendConfig::from_env(&var)?;
+    if var("BBWS_DATA_DIR").is_none_or(|v| v.trim().is_empty()) {
+        config.data_dir = LAMBDA_DATA_DIR.into();
+    }
+    Ok(config)
+}
+
+#[cfg(test)]
+mod config_tests {
+    use std::path::Path;
+
+    use bbws_aws::BackendKind;
+
+    use super::*;
+
+    fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn the_embedded_store_lives_in_tmp_unless_told_otherwise() {
+        let c = lambda_backend_config(env(&[])).expect("valid");
+        assert_eq!(c.kind, BackendKind::Embedded);
+        assert_eq!(c.data_dir, Path::new("/tmp/bbws-data"));
+
+        let c = lambda_backend_config(env(&[
+            ("BBWS_BACKEND", "memory"),
+            ("BBWS_DATA_DIR", "/x/y"),
+        ]))
+        .expect("valid");
+        assert_eq!(c.kind, BackendKind::Memory);
+        assert_eq!(c.data_dir, Path::new("/x/y"));
+
+        let c = lambda_backend_config(env(&[("DYNAMODB_TABLE", "t1")])).expect("valid");
+        assert_eq!(c.kind, BackendKind::DynamoDb);
+        assert_eq!(c.table, "t1");
+
+        assert!(lambda_backend_config(env(&[("BBWS_BACKEND", "sqlite")])).is_err());
+    }
+}

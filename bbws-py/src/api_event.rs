@@ -9,36 +9,19 @@
 //! ```
 //!
 //! The function (backend, router, relay) is built once per process, on the first event, from the
-//! same environment variables as the Rust Lambda ([`config_from_env`]: `BBWS_BACKEND`,
+//! same environment variables as the Rust Lambda ([`lambda_backend_config`]: `BBWS_BACKEND`,
 //! `BBWS_DATA_DIR` (default `/tmp/bbws-data`), `ENVIRONMENT`, `DYNAMODB_TABLE`, `EVENT_BUS_NAME`,
 //! `AWS_ENDPOINT_URL`).
 
 use std::sync::Arc;
 
-use bbws_aws::{Backend, BackendConfig};
+use bbws_aws::Backend;
 use bbws_core::Error;
-use bbws_lambda::apigw::ApiFunction;
+use bbws_lambda::apigw::{ApiFunction, lambda_backend_config};
 use pyo3::prelude::*;
 
 use crate::convert::{self, Failure};
 use crate::runtime;
-use crate::service::ensure_data_dir;
-
-/// The data directory when `BBWS_DATA_DIR` is not set: `/tmp` is the only writable directory in
-/// Lambda (as in `bbws-tenant-api`).
-const DEFAULT_DATA_DIR: &str = "/tmp/bbws-data";
-
-/// The backend the environment names, read exactly as `bbws-tenant-api` reads it:
-/// [`BackendConfig::from_env`], with the data directory defaulting to `/tmp/bbws-data`.
-// TODO: one shared function in bbws-lambda once the binary's own moves into the library.
-pub fn config_from_env(var: impl Fn(&str) -> Option<String>) -> Result<BackendConfig, Error> {
-    let data_dir_set = var("BBWS_DATA_DIR").is_some_and(|v| !v.trim().is_empty());
-    let mut config = BackendConfig::from_env(var)?;
-    if !data_dir_set {
-        config.data_dir = DEFAULT_DATA_DIR.into();
-    }
-    Ok(config)
-}
 
 static FUNCTION: tokio::sync::Mutex<Option<Arc<ApiFunction>>> = tokio::sync::Mutex::const_new(None);
 
@@ -50,8 +33,7 @@ async fn function() -> Result<Arc<ApiFunction>, Error> {
     if let Some(f) = slot.as_ref() {
         return Ok(f.clone());
     }
-    let config = config_from_env(|k| std::env::var(k).ok())?;
-    ensure_data_dir(&config)?;
+    let config = lambda_backend_config(|k| std::env::var(k).ok())?;
     let backend = Backend::open(&config).await?;
     let f = Arc::new(ApiFunction::new(&backend));
     *slot = Some(f.clone());

@@ -30,17 +30,10 @@ use crate::convert::{self, Failure};
 use crate::errors;
 use crate::runtime;
 
-// The lifecycle messages of the API's responses (bbws-lambda `api/tenants.rs`). The pytest suite
-// compares these responses with `handle_api_event`'s, so a drift fails a test.
-const PARKED_MESSAGE: &str =
-    "Tenant parked successfully. Resources will be released within 5 minutes.";
-const UNPARKED_MESSAGE: &str =
-    "Tenant unpark initiated. Resources will be reprovisioned within 15 minutes.";
-const UNPARKED_WARNING: &str =
-    "Full functionality may not be available immediately. Resource reprovisioning in progress.";
-const SUSPENDED_MESSAGE: &str = "Tenant suspended";
-const RESUMED_MESSAGE: &str = "Tenant resumed";
-const DEPROVISIONED_MESSAGE: &str = "Tenant deprovisioned";
+use bbws_lambda::api::tenants::{
+    DEPROVISIONED_MESSAGE, PARKED_MESSAGE, RESUMED_MESSAGE, SUSPENDED_MESSAGE, UNPARKED_MESSAGE,
+    UNPARKED_WARNING, expected_version, name_filter,
+};
 
 /// The constructor's arguments, before they are checked.
 #[derive(Debug, Clone, Default)]
@@ -113,16 +106,6 @@ pub fn config(o: Options, env: impl Fn(&str) -> Option<String>) -> Result<Openin
     }
 }
 
-/// Creates the data directory a local backend writes its event log to (the embedded store creates
-/// its own); DynamoDB has none.
-pub fn ensure_data_dir(config: &BackendConfig) -> Result<(), Error> {
-    if config.kind == BackendKind::DynamoDb || config.data_dir.as_os_str().is_empty() {
-        return Ok(());
-    }
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| Error::Storage(format!("cannot create {}: {e}", config.data_dir.display())))
-}
-
 /// An open backend and the service on it.
 #[derive(Debug)]
 pub struct Open {
@@ -135,9 +118,6 @@ pub struct Open {
 impl Open {
     /// Opens the backend (call on the runtime).
     pub async fn open(opening: Opening) -> Result<Self, Error> {
-        if opening.publish {
-            ensure_data_dir(&opening.config)?;
-        }
         let backend = Backend::open(&opening.config).await?;
         Ok(Self {
             service: backend.tenant_service(),
@@ -414,16 +394,7 @@ impl PyTenantService {
         let actor = actor(py, claims)?;
         let status = status.map(str::parse::<TenantStatus>).transpose()?;
         let environment = environment.map(str::parse::<Environment>).transpose()?;
-        if organization_name
-            .as_ref()
-            .is_some_and(|n| n.chars().count() > 100)
-        {
-            return Err(Error::field(
-                "organizationName",
-                "organizationName must be at most 100 characters",
-            )
-            .into());
-        }
+        let organization_name = name_filter(organization_name)?;
         let page = page(limit, next_token)?;
         let result = self.run(py, false, move |o| async move {
             o.service
@@ -449,12 +420,7 @@ impl PyTenantService {
         let header = self::if_match(if_match)?;
         let (patch, body_version) =
             parse_json::<UpdateTenantRequest>(&convert::body_bytes(py, body)?)?.parse()?;
-        let expected = match (header, body_version) {
-            (Some(h), Some(b)) if h != b => {
-                return Err(Error::field("version", "version disagrees with If-Match").into());
-            }
-            (h, b) => h.or(b),
-        };
+        let expected = expected_version(header, body_version)?;
         let t = self.run(py, true, move |o| async move {
             o.service.update(&actor, &id, patch, expected).await
         })?;

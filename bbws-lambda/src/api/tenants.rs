@@ -23,12 +23,39 @@ use super::extract::{
 
 type ApiResult = Result<Response, ApiError>;
 
-const PARKED_MESSAGE: &str =
+/// The `message` of a park response (LLD §6.4).
+pub const PARKED_MESSAGE: &str =
     "Tenant parked successfully. Resources will be released within 5 minutes.";
-const UNPARKED_MESSAGE: &str =
+/// The `message` of an unpark response (LLD §6.4).
+pub const UNPARKED_MESSAGE: &str =
     "Tenant unpark initiated. Resources will be reprovisioned within 15 minutes.";
-const UNPARKED_WARNING: &str =
+/// The `warning` of an unpark response (BR-PARK-005).
+pub const UNPARKED_WARNING: &str =
     "Full functionality may not be available immediately. Resource reprovisioning in progress.";
+pub const SUSPENDED_MESSAGE: &str = "Tenant suspended";
+pub const RESUMED_MESSAGE: &str = "Tenant resumed";
+pub const DEPROVISIONED_MESSAGE: &str = "Tenant deprovisioned";
+
+/// The version a change is based on: `If-Match`, or the body's `version`; both must agree.
+pub fn expected_version(header: Option<u64>, body: Option<u64>) -> Result<Option<u64>, Error> {
+    match (header, body) {
+        (Some(h), Some(b)) if h != b => {
+            Err(Error::field("version", "version disagrees with If-Match"))
+        }
+        (h, b) => Ok(h.or(b)),
+    }
+}
+
+/// The `organizationName` list filter: a part of a name, at most 100 characters.
+pub fn name_filter(name: Option<String>) -> Result<Option<String>, Error> {
+    if name.as_ref().is_some_and(|n| n.chars().count() > 100) {
+        return Err(Error::field(
+            "organizationName",
+            "organizationName must be at most 100 characters",
+        ));
+    }
+    Ok(name)
+}
 
 fn etag(version: u64) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
@@ -171,17 +198,11 @@ pub async fn list_tenants(
         .get("environment")
         .map(str::parse::<Environment>)
         .transpose()?;
-    let name = q
-        .get("organizationName")
-        .or_else(|| q.get("organisationName"))
-        .map(str::to_owned);
-    if name.as_ref().is_some_and(|n| n.chars().count() > 100) {
-        return Err(Error::field(
-            "organizationName",
-            "organizationName must be at most 100 characters",
-        )
-        .into());
-    }
+    let name = name_filter(
+        q.get("organizationName")
+            .or_else(|| q.get("organisationName"))
+            .map(str::to_owned),
+    )?;
     let page = page_request(&q)?;
     let limit = page.limit.get().to_string();
     let result = s
@@ -239,12 +260,7 @@ pub async fn update_tenant(
     JsonBody(body): JsonBody<UpdateTenantRequest>,
 ) -> ApiResult {
     let (patch, body_version) = body.parse()?;
-    let expected = match (if_match, body_version) {
-        (Some(h), Some(b)) if h != b => {
-            return Err(Error::field("version", "version disagrees with If-Match").into());
-        }
-        (h, b) => h.or(b),
-    };
+    let expected = expected_version(if_match, body_version)?;
     let t = s.tenants.update(&actor, &id, patch, expected).await?;
     Ok(tenant_response(StatusCode::OK, &t, None, None))
 }
@@ -267,7 +283,7 @@ pub async fn delete_tenant(
     Ok(tenant_response(
         StatusCode::OK,
         &t,
-        Some("Tenant deprovisioned"),
+        Some(DEPROVISIONED_MESSAGE),
         None,
     ))
 }
@@ -399,7 +415,7 @@ pub async fn suspend_tenant(
     Ok(tenant_response(
         StatusCode::OK,
         &t,
-        Some("Tenant suspended"),
+        Some(SUSPENDED_MESSAGE),
         None,
     ))
 }
@@ -422,7 +438,7 @@ pub async fn resume_tenant(
     Ok(tenant_response(
         StatusCode::OK,
         &t,
-        Some("Tenant resumed"),
+        Some(RESUMED_MESSAGE),
         None,
     ))
 }

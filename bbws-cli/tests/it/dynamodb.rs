@@ -11,7 +11,7 @@ use crate::support::{BIN, Server, stdout, token};
 
 /// Test credentials and region for the child processes only (moto accepts any); moto's
 /// `default` bus exists, so published events have somewhere to go.
-const AWS_ENV: [(&str, &str); 4] = [
+pub const AWS_ENV: [(&str, &str); 4] = [
     ("AWS_ACCESS_KEY_ID", "testing"),
     ("AWS_SECRET_ACCESS_KEY", "testing"),
     ("AWS_REGION", "us-east-1"),
@@ -20,7 +20,7 @@ const AWS_ENV: [(&str, &str); 4] = [
 
 static TABLES: AtomicUsize = AtomicUsize::new(0);
 
-fn table_name() -> String {
+pub fn table_name() -> String {
     format!(
         "bbws-cli-test-{}-{}",
         std::process::id(),
@@ -37,6 +37,20 @@ fn bbws_aws(args: &[&str]) -> Output {
         .env_remove("BBWS_BACKEND")
         .output()
         .expect("run bbws")
+}
+
+/// Creates a tenants table on the moto endpoint through the CLI.
+pub fn create_table(table: &str, endpoint: &str) {
+    ok(&bbws_aws(&[
+        "table",
+        "create",
+        "--service",
+        "tenants",
+        "--table",
+        table,
+        "--endpoint-url",
+        endpoint,
+    ]));
 }
 
 fn ok(o: &Output) -> String {

@@ -7,3 +7,4 @@ mod dynamodb;
 mod moto;
 mod serve;
 mod support;
+mod walk;

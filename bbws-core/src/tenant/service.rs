@@ -113,14 +113,7 @@ impl TenantPorts {
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdGenerator>,
     ) -> Self {
-        Self {
-            tenants: backend.clone(),
-            audit: backend.clone(),
-            idempotency: backend.clone(),
-            resources: backend.clone(),
-            clock,
-            ids,
-        }
+        Self::from_dyn(backend.clone(), clock, ids)
     }
 }
 

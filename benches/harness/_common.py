@@ -213,6 +213,42 @@ class Table:
         self._delete(extra)
         return len(extra)
 
+    def recreate(self) -> None:
+        """Deletes the table and creates it again with the same definition (keys, indexes,
+        billing, TTL), empty. Only for a table that was empty when the run started, on moto: moto
+        keeps an entry for every partition key ever written, deleted items or not, and its Query
+        and TransactWriteItems get slower with every one of them (a TransactWriteItems deep-copies
+        the whole table per item), so a table that only had items deleted does not answer like a
+        new one. Every created tenant is a new partition."""
+        desc = self.client.describe_table(TableName=self.name)["Table"]
+        ttl = self.client.describe_time_to_live(TableName=self.name).get("TimeToLiveDescription", {})
+        spec: dict[str, Any] = {
+            "TableName": self.name,
+            "AttributeDefinitions": desc["AttributeDefinitions"],
+            "KeySchema": desc["KeySchema"],
+            "BillingMode": (desc.get("BillingModeSummary") or {}).get("BillingMode", "PAY_PER_REQUEST"),
+        }
+        if desc.get("GlobalSecondaryIndexes"):
+            spec["GlobalSecondaryIndexes"] = [
+                {"IndexName": i["IndexName"], "KeySchema": i["KeySchema"], "Projection": i["Projection"]}
+                for i in desc["GlobalSecondaryIndexes"]
+            ]
+        if spec["BillingMode"] != "PAY_PER_REQUEST":
+            t = desc["ProvisionedThroughput"]
+            spec["ProvisionedThroughput"] = {k: t[k] for k in ("ReadCapacityUnits", "WriteCapacityUnits")}
+            for i in spec.get("GlobalSecondaryIndexes", []):
+                i["ProvisionedThroughput"] = spec["ProvisionedThroughput"]
+        self.client.delete_table(TableName=self.name)
+        self.client.get_waiter("table_not_exists").wait(TableName=self.name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 300})
+        self.client.create_table(**spec)
+        self.client.get_waiter("table_exists").wait(TableName=self.name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 300})
+        if ttl.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") and ttl.get("AttributeName"):
+            self.client.update_time_to_live(
+                TableName=self.name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
+            )
+        self.keep = set()
+
     def _delete(self, keys: Iterable[tuple[str, str]]) -> None:
         with self.resource_table.batch_writer() as batch:
             for pk, sk in keys:

@@ -2,24 +2,32 @@
 """DynamoDB (and EventBridge) requests per API operation, counted at the endpoint.
 
     benches/harness/ddb_requests.py --moto-endpoint URL --table T --out FILE
-        [--ops create,get,list,park,list_all] [--event-bus bbws-events-dev]
+        [--ops create,get,list,list_all,park] [--event-bus bbws-events-dev] [--repeat 20]
 
 A small HTTP proxy in front of moto records every request's ``X-Amz-Target`` (and, from its JSON
 body, which table, index and key it touches) and forwards it unchanged. Both handlers are pointed
-at the proxy (``AWS_ENDPOINT_URL``) and each operation is run once, on the same events as
+at the proxy (``AWS_ENDPOINT_URL``) and each operation runs on the same events as
 warm_python.py, through:
 
 - ``python``: the pure-Python LLD handler (benches/python_baseline/app.py);
 - ``rust``: ``bbws.handle_api_event`` (BBWS_BACKEND=dynamodb), which is the Rust Lambda's own code
   (``ApiFunction::invoke``: the API router, then the outbox relay's drain).
 
-Before counting, each handler serves one GET (not counted), so client set-up is not counted. The
-table is swept back to its state before every operation, so each one starts on the same table.
-Runs in the project virtualenv (re-executes itself with ``$BBWS_VENV/bin/python``).
+Before counting, each handler serves one GET (not counted), so client set-up is not counted. Each
+operation runs ``--repeat`` times per handler; the counts are the first run's, and any later run
+that counts differently is listed under ``count_variations`` (empty when the counts are stable).
+After every create or park the table is swept back to its state before it, so each starts on the
+same table. Runs in the project virtualenv (re-executes itself with ``$BBWS_VENV/bin/python``).
+
+The same runs give a rough split of where each invocation's time goes (``time_split``): the time
+the proxy held the handler's requests (forwarding to moto and back) and the rest, less the proxy's
+own per-request overhead measured with bare HTTP requests: the handler's own work plus its SDK
+client, which is what would remain in front of a faster endpoint.
 
 Output JSON: ``{"python": {"create": {"Query": 1, "PutItem": 2, "PutEvents": 1}, ...},
 "rust": {...}, "dynamodb_requests": {"python": {"create": 3}, "rust": {...}},
-"rust_outbox_relay": {...}, "requests": {"python": {"create": ["Query GSI1 ORG#", ...]}}, "meta"}``.
+"rust_outbox_relay": {...}, "requests": {"python": {"create": ["Query GSI1 ORG#", ...]}},
+"count_variations": {}, "time_split": {...}, "meta"}``.
 Counts in ``python``/``rust`` are by operation name (the part of ``X-Amz-Target`` after the dot):
 DynamoDB operations and EventBridge's ``PutEvents``. ``rust_outbox_relay`` is the part of the Rust
 counts that the relay's drain after the request made (requests on the ``OUTBOX`` partition).

@@ -69,6 +69,7 @@ def main() -> None:
     ddb = load(d, "ddb_requests")
     serve = load(d, "serve_wrk")
 
+    n_kept = ((wr_ddb or {}).get("meta") or (wp or {}).get("meta") or {}).get("n_kept", "?")
     goals: list[tuple[str, str, bool | None]] = []
     md: list[str] = []
     w = md.append
@@ -77,8 +78,8 @@ def main() -> None:
     w(f"Written by `benches/run` on {machine.get('date', '?')} (commit `{machine.get('commit', '?')}`"
       f"{', with uncommitted changes' if machine.get('dirty') else ''}); "
       f"every figure below comes from the JSON files it wrote ({machine.get('results_dir', str(d))}/). "
-      "Figures are medians of repeated runs or percentiles over at least 1000 invocations, never "
-      "single timings. What each figure is, and how it is measured, is in "
+      f"Figures are medians of repeated runs, or percentiles over {n_kept} invocations per operation "
+      "and side, never single timings. What each figure is, and how it is measured, is in "
       "[benches/README.md](README.md#the-side-by-side-harness-benchesrun).\n")
 
     # --- cold start ------------------------------------------------------------------------
@@ -105,10 +106,12 @@ def main() -> None:
                    + (f"; the PyO3 path / Rust: wall time {ratio(cold['python_pyo3']['wall_ms']['median'], r['wall_ms']['median'])}, "
                       f"peak RSS {ratio(cold['python_pyo3']['peak_rss_mib']['median'], r['peak_rss_mib']['median'])}"
                       if "python_pyo3" in cold else "") + ".")
-        sec.append(f"\n{cold['runs']} runs of each, interleaved ({cold['order']}), after one untimed run of each. "
-                   f"The event: {cold['event']}, of a tenant seeded in the table. Python runs under "
-                   f"`awslambdaric` ({cold.get('awslambdaric', 'from PyPI')}), the runtime interface client of "
-                   "Lambda's Python images. Both answer 200 with the tenant on every run (checked).")
+        sec.append(f"\n{cold['runs']} runs of each ({cold['order']}), after one untimed run of each, through a "
+                   "Lambda Runtime API emulator on loopback (`benches/harness/runtime_api.py`) holding one event: "
+                   f"{cold['event']}, of a tenant seeded in the table on moto. The Python functions run under "
+                   f"`awslambdaric` {cold.get('awslambdaric', '')} (`python -m awslambdaric app.handler`), the "
+                   "runtime interface client of Lambda's Python base images. Every run answered 200 with the "
+                   "tenant (checked). Peak RSS is the process's own (VmHWM), read just before it is killed.")
         goals.append(("Cold start + first request: Rust ≤ 1/10 of Python's wall time",
                       f"{r['wall_ms']['median']:.1f} ms vs {py['wall_ms']['median']:.1f} ms "
                       f"(1/{py['wall_ms']['median'] / r['wall_ms']['median']:.0f})",
@@ -145,14 +148,24 @@ def main() -> None:
                 goals.append((f"Warm on DynamoDB (moto), `{op}`: Rust p50 ≤ Python p50", "not measured", None))
         sec.append(table(["Operation", "Rust Lambda handler p50 / p99", "Python p50 / p99",
                           "Python → PyO3 p50 / p99", "Python / Rust (p50)", "Python / PyO3 (p50)"], rows))
-        rtt = (wp or {}).get("meta", {}).get("endpoint_getitem_boto3")
-        sec.append("\nSame moto endpoint and table for every side, the same events "
-                   "(`benches/harness/events/`), blocks of 50 with the table swept back after each block "
-                   "of creates or parks, 1000 kept invocations per operation after 100 discarded."
-                   + (f" One boto3 GetItem of a missing key takes {ms(rtt['p50_us'])} (p50) on this endpoint: "
-                      "moto, a Python server, is the floor under every request, so these figures are dominated "
-                      "by the number of requests each handler makes (next section) and by moto's cost per "
-                      "request type, not by the handlers' own work." if rtt else ""))
+        m = (wr_ddb or {}).get("meta") or (wp or {}).get("meta") or {}
+        sec.append(f"\n{m.get('n_kept', '?')} kept invocations per operation and side after "
+                   f"{m.get('n_warmup_discarded', '?')} discarded, in blocks of {m.get('block', '?')}; "
+                   f"{m.get('base_tenants', '?')} ACTIVE tenants seeded first; after every block of creates or "
+                   "parks the table is swept back to its state before the block. The same events "
+                   "(`benches/harness/events/`) on each side, and for each runner a fresh moto with the same "
+                   "table and bus (a used moto is a slower one), started through `benches/harness/moto_server.py`, "
+                   "which removes two moto costs real DynamoDB does not have (it keeps every object it creates; "
+                   "TransactWriteItems copies the whole table once per item instead of once) without changing "
+                   "any answer. Rust: `warm_rust` (`ApiFunction::invoke`, the "
+                   "Lambda's own call). Python and PyO3: `warm_python.py`, alternating blocks in one process.")
+        floor = (wp or {}).get("meta", {}).get("endpoint_floor_boto3_start")
+        if floor:
+            sec.append("\nWhat moto itself costs per request (boto3 straight to the endpoint, p50, before the "
+                       "Python run): " + ", ".join(f"{k.replace('_', ' ')} {ms(v['p50_us'])}" for k, v in floor.items())
+                       + ". moto (a Python server) is the floor under every request, so these figures are "
+                       "dominated by how many requests each handler makes (next section) and by moto's cost per "
+                       "request type, not by the handlers' own work, which the next section also shows.")
     else:
         sec.append("Not measured.")
     warm_ddb_md = "\n".join(sec)
@@ -169,10 +182,10 @@ def main() -> None:
                 f"{ms(yy['p50_us'])} / {ms(yy['p90_us'])} / {ms(yy['p99_us'])}" if yy else "–",
             ])
         sec.append(table(["Operation", "Rust Lambda handler p50 / p90 / p99", "Python → PyO3 p50 / p90 / p99"], rows))
-        over = {op: wr_mem[op]["p50_us"] for op in OPS if op in wr_mem}
-        missed = {op: v for op, v in over.items() if v >= 50}
-        goals.append(("Warm, Rust handler on the in-memory store: p50 under 50 µs",
-                      ", ".join(f"`{op}` {ms(v)}" for op, v in over.items()), not missed if over else None))
+        for op in OPS:
+            if op in wr_mem:
+                v = wr_mem[op]["p50_us"]
+                goals.append((f"Warm, Rust handler on the in-memory store, `{op}`: p50 under 50 µs", ms(v), v < 50))
         parts = wr_mem.get("get-parts")
         if parts:
             sec.append("\nWhere a `get` goes (each part timed alone, p50 over the same event):\n")
@@ -208,9 +221,25 @@ def main() -> None:
             goals.append((f"DynamoDB requests, `{op}`: Rust ≤ Python", f"{rs_n} vs {py_n}", rs_n <= py_n))
         sec.append(table(["Operation", "Python: DynamoDB requests", "Rust: DynamoDB requests",
                           "of which the Rust outbox relay", "Python: all requests", "Rust: all requests"], rows))
-        sec.append("\nCounted at the endpoint (a recording proxy in front of moto), one run of each operation "
-                   "per side; the Rust side is `ApiFunction::invoke`, the Rust Lambda's own code, reached "
-                   "through `bbws.handle_api_event`. `PutEvents` (EventBridge) is not a DynamoDB request.")
+        sec.append("\nCounted at the endpoint (a recording proxy in front of moto); the Rust side is "
+                   "`ApiFunction::invoke`, the Rust Lambda's own code, reached through `bbws.handle_api_event`. "
+                   "`PutEvents` (EventBridge) is not a DynamoDB request.")
+        split = ddb.get("time_split")
+        if split and "python" in split and "rust" in split:
+            rows = []
+            for op in [o for o in ("create", "get", "list", "list_all", "park") if o in split["python"]]:
+                sp, sr = split["python"][op], split["rust"].get(op)
+                if not sr:
+                    continue
+                key = "outside_endpoint_less_proxy_p50_us" if "outside_endpoint_less_proxy_p50_us" in sp else "outside_endpoint_p50_us"
+                rows.append([f"`{op}`", ms(sp["total_p50_us"]), ms(sp["endpoint_p50_us"]), f"**{ms(sp[key])}**",
+                             ms(sr["total_p50_us"]), ms(sr["endpoint_p50_us"]), f"**{ms(sr[key])}**",
+                             ratio(sp[key], sr[key])])
+            sec.append("\nWhere the time of one invocation goes, through the same proxy (medians over "
+                       f"{ddb.get('meta', {}).get('repeat', '?')} runs): the time the endpoint held its requests, and "
+                       "the rest, which is the handler's own work with its SDK client (less the proxy's own share):\n")
+            sec.append(table(["Operation", "Python total", "Python at the endpoint", "Python outside it",
+                              "Rust total", "Rust at the endpoint", "Rust outside it", "Python / Rust outside"], rows))
     else:
         sec.append("Not measured.")
     ddb_md = "\n".join(sec)

@@ -282,11 +282,16 @@ def main() -> None:
             samples[name].append(s)
             print(f"cold start {name} #{i + 1}: {s['wall_ms']} ms, peak RSS {s['peak_rss_mib']} MiB", file=sys.stderr)
 
+    ric = subprocess.run(
+        [a.python, "-c", "from importlib.metadata import version; print(version('awslambdaric'))"],
+        capture_output=True, text=True, check=False,
+    ).stdout.strip()
     result: dict[str, Any] = {
         "event": "GET /v1.0/tenants/{id}: API Gateway REST API (payload 1.0) with Cognito authorizer claims",
+        "awslambdaric": ric,
         "runs": a.runs,
         "untimed_runs_first": 1,
-        "order": "interleaved, rotating each round",
+        "order": "interleaved, the order rotating each round",
     }
     for name in names:
         argv, cwd, _ = functions[name]

@@ -88,7 +88,16 @@ class Bench:
         self.ctx = c.LambdaContext()
         self.nonce = uuid.uuid4().hex[:10]
         self.table: c.Table | None = None
+        self.recreate = False
         self.base: list[str] = []
+
+    def reset_table(self) -> None:
+        """Back to the table as it was at the start (without the base tenants)."""
+        assert self.table is not None
+        if self.recreate:
+            self.table.recreate()
+        else:
+            self.table.sweep()
 
     def call(self, side: str, ev: dict[str, Any]) -> dict[str, Any]:
         return self.handlers[side](ev, self.ctx)
@@ -161,7 +170,7 @@ class Bench:
                 if b >= warm_blocks:
                     samples[side].extend(times)
                 if self.table is not None and op in ("create", "park"):
-                    self.table.sweep()
+                    self.reset_table()
         for s in sides:
             del samples[s][args.n :]
         c.log(PROG, f"  {op}: {', '.join(f'{s} n={len(v)}' for s, v in samples.items())} "
@@ -212,6 +221,9 @@ def worker(args: argparse.Namespace) -> None:
         initial_keys = set(table.keep)
         bench = Bench(args, c.import_handlers())
         bench.table = table
+        # An empty table (benches/run makes a new one) is created again after every block of
+        # writes rather than swept: see Table.recreate. A table that holds anything is only swept.
+        bench.recreate = initial == 0
 
         def base(wanted: bool) -> None:
             """The 25 ACTIVE tenants get and list read are in the table only while those run:
@@ -221,7 +233,7 @@ def worker(args: argparse.Namespace) -> None:
                 table.remember()
             elif not wanted and bench.base:
                 table.keep = set(initial_keys)
-                table.sweep()
+                bench.reset_table()
                 bench.base = []
 
         try:
@@ -230,6 +242,7 @@ def worker(args: argparse.Namespace) -> None:
                 c.expect(bench.call(side, c.event("get", tenant_id=bench.base[0])), 200, f"{side} first get")
             out["endpoint_floor_start"] = endpoint_floor(table, bench.base[0])
             out["table_items_at_start"] = initial
+            out["table_reset"] = "recreated after each block of writes" if bench.recreate else "swept"
             for op in args.ops:
                 base(op in ("get", "list", "list_all"))
                 samples = bench.run_op(op, ["python", "pyo3"])
@@ -239,7 +252,7 @@ def worker(args: argparse.Namespace) -> None:
             out["endpoint_floor_end"] = endpoint_floor(table, bench.base[0])
         finally:
             table.keep = initial_keys
-            table.sweep()
+            bench.reset_table()
     else:
         bench = Bench(args, c.import_handlers(pure_python=False))
         side = "pyo3"
@@ -278,6 +291,7 @@ def main() -> None:
         worker(args)
         return
     started = time.time()
+    machine = c.machine()
     c.log(PROG, f"python and pyo3 (dynamodb) on {args.endpoint}, table {args.table}: "
           f"{args.n} kept + {args.warmup} warm-up invocations per operation, blocks of {args.block}")
     env = {**os.environ, **c.aws_env(args.endpoint, args.table, args.event_bus)}
@@ -308,12 +322,13 @@ def main() -> None:
             "events": {op: f"benches/harness/events/{op}.json" for op in args.ops},
             "base_tenants": c.BASE_TENANTS,
             "table_items_at_start": results.get("table_items_at_start"),
+            "table_between_write_blocks": results.get("table_reset"),
             "endpoint_floor_boto3_start": results.get("endpoint_floor_start"),
             "endpoint_floor_boto3_end": results.get("endpoint_floor_end"),
             "memory_data_dir": memory_dir if not args.no_memory else None,
             "bbws": c.bbws_build(),
             "packages": c.versions("aws-lambda-powertools", "pydantic", "boto3", "botocore", "moto"),
-            "machine": c.machine(),
+            "machine": {**machine, "loadavg_at_end": [round(x, 2) for x in os.getloadavg()]},
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
             "duration_s": round(finished - started, 1),
             "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),

@@ -3,7 +3,7 @@
 //! ([`lambda_backend_config`]: `BBWS_BACKEND`, `DYNAMODB_TABLE`, `AWS_ENDPOINT_URL`, ...).
 //!
 //! ```text
-//! warm_rust [--n 1000] [--warmup 100] [--block 50] [--base 25] [--ops create,get,list,park[,get-parts]]
+//! warm_rust [--n 1000] [--warmup 50] [--block 25] [--base 25] [--ops get,list,create,park[,get-parts]]
 //!           [--events benches/harness/events] [--out FILE] [--log FILE]
 //! ```
 //!
@@ -46,7 +46,7 @@ use serde_json::{Map, Value, json};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
-const OPS: [&str; 5] = ["create", "get", "list", "park", "get-parts"];
+const OPS: [&str; 5] = ["get", "list", "create", "park", "get-parts"];
 const PAGE: usize = 20;
 
 #[derive(Debug)]
@@ -61,14 +61,14 @@ struct Args {
     log: Option<PathBuf>,
 }
 
-const USAGE: &str = "warm_rust [--n 1000] [--warmup 100] [--block 50] [--base 25] \
-[--ops create,get,list,park[,get-parts]] [--events DIR] [--out FILE] [--log FILE]";
+const USAGE: &str = "warm_rust [--n 1000] [--warmup 50] [--block 25] [--base 25] \
+[--ops get,list,create,park[,get-parts]] [--events DIR] [--out FILE] [--log FILE]";
 
 fn parse_args() -> Result<Args> {
     let mut args = Args {
         n: 1000,
-        warmup: 100,
-        block: 50,
+        warmup: 50,
+        block: 25,
         ops: OPS[..4].iter().map(|s| (*s).to_owned()).collect(),
         base: 25,
         events: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/harness/events")),

@@ -58,22 +58,17 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let relay = backend.relay();
+    // Only this process's own writes notify the relay; on a shared DynamoDB table, also look
+    // for everyone else's events now and then.
+    let relay = if config.kind == BackendKind::DynamoDb {
+        relay.with_sweep_interval(RELAY_INTERVAL)
+    } else {
+        relay
+    };
     let mut relay_stop = stop_rx.clone();
     let relay_task = tokio::spawn(relay.run(backend.wake.clone(), async move {
         let _ = relay_stop.wait_for(|s| *s).await;
     }));
-    // Only this process's own writes notify the relay; on a shared DynamoDB table, also look
-    // for everyone else's events now and then.
-    let ticker = (config.kind == BackendKind::DynamoDb).then(|| {
-        let wake = backend.wake.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(RELAY_INTERVAL);
-            loop {
-                tick.tick().await;
-                wake.notify_one();
-            }
-        })
-    });
 
     // Handlers are installed before the ready line, so a signal sent right after it stops the
     // server gracefully instead of killing it.
@@ -98,9 +93,6 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
         .await
         .map_err(|e| Error::Internal(format!("server failed: {e}")))?;
     let _ = stop_tx.send(true);
-    if let Some(ticker) = ticker {
-        ticker.abort();
-    }
     let _ = relay_task.await;
     tracing::info!("bbws serve stopped");
     Ok(())

@@ -80,6 +80,15 @@ pub trait Outbox: Send + Sync + std::fmt::Debug {
     async fn pending(&self, limit: usize) -> Result<Vec<OutboxMessage>>;
     /// Forgets published events.
     async fn mark_published(&self, ids: &[EventId]) -> Result<()>;
+    /// Up to `limit` of the events this store itself committed and no relay has taken yet, oldest
+    /// first, for publishing right after the write. A shared backend (DynamoDB) writes its events
+    /// already leased to the writer and keeps them in memory, so this costs no request and no
+    /// other relay takes them while the lease runs; what the writer fails to publish goes out
+    /// through [`Outbox::pending`] once the lease lapses. A backend only one process uses hands
+    /// out everything pending.
+    async fn take_written(&self, limit: usize) -> Result<Vec<OutboxMessage>> {
+        self.pending(limit).await
+    }
 }
 
 /// Idempotency records (writes go through [`TenantWrite`]).

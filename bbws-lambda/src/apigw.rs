@@ -6,7 +6,11 @@
 //! binary serves events through [`ApiFunction`], and the Python module does the same from its own
 //! runtime, so both return the same JSON for the same event.
 
+use std::future::Future as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Waker};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -23,6 +27,7 @@ use bbws_core::events::OutboxRelay;
 use lambda_http::aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayV2httpResponse};
 use lambda_http::request::RequestContext;
 use serde_json::{Map, Value};
+use tokio::sync::Notify;
 use tower::ServiceExt as _;
 use tracing::Instrument as _;
 
@@ -332,13 +337,26 @@ fn is_text_media_type(content_type: &str) -> bool {
 }
 
 /// A Lambda function serving the tenant API behind API Gateway: the router with
-/// [`ApiGatewayAuthenticator`] on an open backend, and the relay that publishes the backend's
-/// outbox after each event.
+/// [`ApiGatewayAuthenticator`] on an open backend, and the relay that publishes what each event
+/// wrote.
+///
+/// Publishing costs a read only when there may be someone else's events to find: after a write,
+/// the function publishes the events it just committed, which the store hands over without a read
+/// ([`bbws_core::ports::Outbox::take_written`]; on DynamoDB, one `PutEvents` and one delete). A
+/// read-only event touches no outbox at all. Once at the first event and then at most every
+/// [`SWEEP_EVERY`], alongside the request rather than after it, the function also sweeps the
+/// outbox for events another process committed but did not publish (it died, or its publish
+/// failed and the lease lapsed).
 #[derive(Debug, Clone)]
 pub struct ApiFunction {
     router: Router,
     relay: OutboxRelay,
+    wake: Arc<Notify>,
+    last_sweep: Arc<Mutex<Option<Instant>>>,
 }
+
+/// How often a warm function sweeps the outbox for events other processes left behind.
+pub const SWEEP_EVERY: Duration = Duration::from_mins(1);
 
 impl ApiFunction {
     /// The tenant API on `backend`.
@@ -346,17 +364,28 @@ impl ApiFunction {
         Self {
             router: router(AppState {
                 tenants: backend.tenant_service(),
-                auth: std::sync::Arc::new(ApiGatewayAuthenticator),
+                auth: Arc::new(ApiGatewayAuthenticator),
             }),
             relay: backend.relay(),
+            wake: backend.wake.clone(),
+            last_sweep: Arc::new(Mutex::new(None)),
         }
     }
 
-    /// Serves one event ([`handle_event`]), then publishes the outbox. A failed publish is logged
-    /// and does not fail the request: the events stay in the outbox for the next drain.
+    /// Serves one event ([`handle_event`]), then publishes what it wrote. A failed publish is
+    /// logged and does not fail the request: the events stay in the outbox, and a later sweep
+    /// (this function's or another's) publishes them once their lease lapses.
     pub async fn invoke(&self, event: Value) -> Value {
-        let response = handle_event(self.router.clone(), event).await;
-        drain(&self.relay).await;
+        let response = if self.sweep_due() {
+            let (response, ()) =
+                tokio::join!(handle_event(self.router.clone(), event), drain(&self.relay));
+            response
+        } else {
+            handle_event(self.router.clone(), event).await
+        };
+        if take_permit(&self.wake) {
+            publish_written(&self.relay).await;
+        }
         response
     }
 
@@ -364,11 +393,42 @@ impl ApiFunction {
     pub fn router(&self) -> &Router {
         &self.router
     }
+
+    /// True at the first call and then once every [`SWEEP_EVERY`].
+    fn sweep_due(&self) -> bool {
+        let mut last = self
+            .last_sweep
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = Instant::now();
+        let due = last.is_none_or(|t| now.duration_since(t) >= SWEEP_EVERY);
+        if due {
+            *last = Some(now);
+        }
+        due
+    }
+}
+
+/// Whether `wake` was notified since the last call (consumes the notification), without waiting.
+fn take_permit(wake: &Notify) -> bool {
+    let notified = std::pin::pin!(wake.notified());
+    notified
+        .poll(&mut Context::from_waker(Waker::noop()))
+        .is_ready()
 }
 
 /// Publishes everything in the outbox, logging (not returning) a failure.
 pub async fn drain(relay: &OutboxRelay) {
-    match relay.drain().await {
+    log_publish(relay.drain().await);
+}
+
+/// Publishes the events this process wrote, logging (not returning) a failure.
+pub async fn publish_written(relay: &OutboxRelay) {
+    log_publish(relay.drain_written().await);
+}
+
+fn log_publish(outcome: bbws_core::error::Result<usize>) {
+    match outcome {
         Ok(0) => {}
         Ok(n) => tracing::debug!(published = n, "outbox drained"),
         Err(e) => tracing::warn!(
@@ -382,6 +442,16 @@ pub async fn drain(relay: &OutboxRelay) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_permit_is_taken_once_and_only_when_notified() {
+        let wake = Notify::new();
+        assert!(!take_permit(&wake), "nothing written yet");
+        wake.notify_one();
+        wake.notify_one();
+        assert!(take_permit(&wake), "a write happened");
+        assert!(!take_permit(&wake), "one permit for any number of writes");
+    }
 
     #[test]
     fn stage_prefixes_are_removed() {

@@ -25,7 +25,7 @@ mod outbox;
 mod table;
 mod write;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -36,6 +36,7 @@ use aws_sdk_dynamodb::operation::query::QueryOutput;
 use aws_sdk_dynamodb::types::AttributeValue;
 use bbws_core::audit::AuditEvent;
 use bbws_core::error::{Error, Result};
+use bbws_core::events::OutboxMessage;
 use bbws_core::idempotency::IdempotencyRecord;
 use bbws_core::ids::{EventId, IdGenerator, RandomIds, TenantId};
 use bbws_core::pagination::{Cursor, Page, PageRequest, fingerprint};
@@ -72,6 +73,8 @@ pub struct DynamoStore {
     owner: String,
     /// The sort keys of outbox events this store handed out, for `mark_published`.
     claimed: Arc<Mutex<HashMap<EventId, String>>>,
+    /// Events this store committed (leased to itself) that `take_written` has not handed out.
+    written: Arc<Mutex<VecDeque<OutboxMessage>>>,
     outbox_wake: Arc<Notify>,
 }
 
@@ -235,6 +238,7 @@ impl DynamoStore {
             lease: DEFAULT_OUTBOX_LEASE,
             owner: RandomIds.uuid().to_string(),
             claimed: Arc::new(Mutex::new(HashMap::new())),
+            written: Arc::new(Mutex::new(VecDeque::new())),
             outbox_wake: Arc::new(Notify::new()),
         }
     }
@@ -263,9 +267,10 @@ impl DynamoStore {
         &self.client
     }
 
-    /// Notified after this store committed a write with outbox events. Writes by other processes
-    /// (other Lambdas, the CLI, Python) are not seen here: a Lambda drains after each request,
-    /// and `bbws serve` also drains on a timer.
+    /// Notified after this store committed a write with outbox events, which
+    /// `Outbox::take_written` then hands out without a read. Writes by other processes (other
+    /// Lambdas, the CLI, Python) are not seen here; their events are theirs to publish, and reach
+    /// this store's `pending` only if their lease lapses (a relay sweeps now and then).
     pub fn outbox_notifier(&self) -> Arc<Notify> {
         self.outbox_wake.clone()
     }
@@ -438,9 +443,9 @@ impl TenantDao for DynamoStore {
     }
 
     async fn write_tenant(&self, write: TenantWrite) -> Result<()> {
-        let has_events = !write.events.is_empty();
         write::write_tenant(self, &write).await?;
-        if has_events {
+        if !write.events.is_empty() {
+            self.hold_written(write.events);
             self.outbox_wake.notify_one();
         }
         Ok(())

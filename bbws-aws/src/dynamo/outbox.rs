@@ -31,6 +31,30 @@ const PAGE: i32 = 100;
 const BATCH: usize = 25;
 
 impl DynamoStore {
+    /// When a lease taken now lapses, in milliseconds since the epoch.
+    pub(super) fn lease_until(&self) -> i64 {
+        let lease = i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX);
+        self.clock.now().millis().saturating_add(lease)
+    }
+
+    /// Keeps the events of a committed write (already leased to this store) for `take_written`.
+    pub(super) fn hold_written(&self, events: Vec<OutboxMessage>) {
+        let claimed: Vec<(EventId, String)> = events
+            .iter()
+            .map(|m| {
+                (
+                    m.id,
+                    keys::outbox_sk(&m.time.to_string(), &m.id.to_string()),
+                )
+            })
+            .collect();
+        self.remember(&claimed);
+        self.written
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(events);
+    }
+
     fn remember(&self, claimed: &[(EventId, String)]) {
         let mut map = self
             .claimed
@@ -221,6 +245,15 @@ impl Outbox for DynamoStore {
             Some(e) => Err(e),
             None => Ok(out),
         }
+    }
+
+    async fn take_written(&self, limit: usize) -> Result<Vec<OutboxMessage>> {
+        let mut written = self
+            .written
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = limit.min(written.len());
+        Ok(written.drain(..n).collect())
     }
 
     async fn mark_published(&self, ids: &[EventId]) -> Result<()> {

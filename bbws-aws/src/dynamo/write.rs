@@ -9,7 +9,7 @@
 //! 3. Put organisation-name guard — `attribute_not_exists(PK) OR tenantId = :id` (create, rename);
 //! 4. Delete the old guard — `attribute_not_exists(PK) OR tenantId = :id` (rename);
 //! 5. Put audit event;
-//! 6. Put each outbox event.
+//! 6. Put each outbox event, leased to this store (it publishes them right after the commit).
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
@@ -132,12 +132,17 @@ fn items(store: &DynamoStore, w: &TenantWrite) -> Result<(Vec<TransactWriteItem>
     ));
     roles.push(Role::Audit);
 
+    // The writer holds the lease on its own events: it publishes them right after the commit
+    // (`Outbox::take_written`), and other relays leave them alone unless that lease lapses.
+    let lease_until = store.lease_until();
     for event in &w.events {
         let rec = OutboxRecord::from(event);
         let mut item = to_item(&rec, "outbox")?;
         item.insert(PK.to_owned(), s(keys::OUTBOX_PK));
         item.insert(SK.to_owned(), s(keys::outbox_sk(&rec.time, &rec.id)));
         item.insert(keys::ENTITY_TYPE.to_owned(), s("OUTBOX"));
+        item.insert(keys::LEASE_UNTIL.to_owned(), n(lease_until));
+        item.insert(keys::LEASE_OWNER.to_owned(), s(store.owner.clone()));
         items.push(with_put(
             put(store, item).build().map_err(|e| build_error(&e))?,
         ));

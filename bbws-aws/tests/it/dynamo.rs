@@ -165,6 +165,9 @@ async fn two_relays_on_one_table_never_publish_the_same_event() {
         OutboxRelay::new(b.clone(), recorders[1].clone()),
     ];
     let [ra, rb] = relays;
+    // The writer (a third store) died before publishing: its lease on its events lapses.
+    s.clock
+        .advance(bbws_aws::dynamo::DEFAULT_OUTBOX_LEASE + Duration::from_millis(1));
     let (na, nb) = tokio::join!(
         tokio::spawn(async move { ra.drain().await }),
         tokio::spawn(async move { rb.drain().await })
@@ -186,11 +189,62 @@ async fn two_relays_on_one_table_never_publish_the_same_event() {
 }
 
 #[tokio::test]
+async fn the_writer_publishes_its_own_events_without_reading_the_outbox() {
+    let (s, _, b) = two_stores().await;
+    let t = s.create("Acme Corp").await;
+    s.requests();
+    assert!(
+        b.pending(10).await.expect("b").is_empty(),
+        "another process leaves the writer's events alone"
+    );
+
+    let recorder = Arc::new(Recorder::default());
+    let relay = OutboxRelay::new(s.backend.clone(), recorder.clone());
+    assert_eq!(relay.drain_written().await.expect("publish"), 1);
+    assert_eq!(
+        s.requests(),
+        ops(&["BatchWriteItem"]),
+        "no read: the event came from the write, and only its delete is a request"
+    );
+    assert_eq!(relay.drain_written().await.expect("again"), 0, "once");
+    assert!(s.requests().is_empty());
+    let published = recorder.0.lock().expect("recorder").clone();
+    assert_eq!(published.len(), 1);
+
+    s.clock.advance(Duration::from_mins(5));
+    assert!(
+        b.pending(10).await.expect("b").is_empty(),
+        "published means gone, lease or not"
+    );
+    let audit = s
+        .service
+        .audit_trail(&admin(), &t.id, &page(10, None))
+        .await
+        .expect("audit");
+    assert_eq!(audit.items.len(), 1, "the write itself is untouched");
+}
+
+#[tokio::test]
+async fn a_writer_that_dies_before_publishing_leaves_its_events_to_the_sweep() {
+    let (s, a, _) = two_stores().await;
+    let t = s.create("Acme Corp").await;
+    assert!(a.pending(10).await.expect("a").is_empty(), "leased");
+    s.clock
+        .advance(bbws_aws::dynamo::DEFAULT_OUTBOX_LEASE + Duration::from_millis(1));
+    let swept = a.pending(10).await.expect("a sweeps");
+    assert_eq!(swept.len(), 1);
+    assert_eq!(swept[0].tenant_id, Some(t.id));
+}
+
+#[tokio::test]
 async fn a_lease_keeps_other_relays_off_until_it_lapses() {
     let (s, a, b) = two_stores().await;
     for i in 0..3 {
         s.create(&format!("Tenant {i}")).await;
     }
+    // The writer died before publishing.
+    s.clock
+        .advance(bbws_aws::dynamo::DEFAULT_OUTBOX_LEASE + Duration::from_millis(1));
     let held = a.pending(10).await.expect("a claims");
     assert_eq!(held.len(), 3);
     assert!(b.pending(10).await.expect("b").is_empty(), "leased to a");

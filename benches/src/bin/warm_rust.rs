@@ -36,8 +36,9 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
 use bbws_aws::dynamo::keys;
 use bbws_aws::{Backend, BackendKind};
@@ -222,6 +223,13 @@ struct Sweeper {
     keep: HashSet<(String, String)>,
     /// An ACTIVE tenant's item as bbws wrote it, with its id and name: the mould of seeded ones.
     template: Option<(Item, String, String)>,
+    /// The table was empty at the start (`benches/run` makes a new one): [`Self::reset`] deletes
+    /// and creates it again instead of sweeping it, as `warm_python.py` does, because moto keeps
+    /// an entry for every partition key ever written and walks or copies them all in every Query
+    /// and `TransactWriteItems`, so a swept table answers slower than a new one.
+    recreate: bool,
+    /// The keys in the table at the start.
+    initial: HashSet<(String, String)>,
 }
 
 impl Sweeper {
@@ -323,6 +331,43 @@ impl Sweeper {
     async fn remember(&mut self) -> Result<usize> {
         self.keep = self.keys().await?;
         Ok(self.keep.len())
+    }
+
+    /// Back to the table as [`Self::remember`] saw it: created again if it was empty at the
+    /// start (`keep` is then empty too), swept otherwise.
+    async fn reset(&mut self) -> Result<()> {
+        if !self.recreate {
+            self.sweep().await?;
+            return Ok(());
+        }
+        self.client
+            .delete_table()
+            .table_name(&self.table)
+            .send()
+            .await?;
+        // Polls the endpoint's own state (moto deletes at once; DynamoDB takes seconds).
+        for attempt in 0.. {
+            match self
+                .client
+                .describe_table()
+                .table_name(&self.table)
+                .send()
+                .await
+            {
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(DescribeTableError::is_resource_not_found_exception) =>
+                {
+                    break;
+                }
+                Err(e) => return Err(e.into()),
+                Ok(_) if attempt >= 300 => return Err("the table was not deleted".into()),
+                Ok(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        bbws_aws::dynamo::create_table(&self.client, &self.table).await?;
+        self.keep.clear();
+        Ok(())
     }
 
     /// Deletes every item written since [`Self::remember`]; how many.
@@ -467,10 +512,10 @@ impl Bench<'_> {
             if b >= warm_blocks {
                 samples.extend(times);
             }
-            if let Some(sweeper) = &self.sweeper
+            if let Some(sweeper) = &mut self.sweeper
                 && matches!(op, "create" | "park")
             {
-                sweeper.sweep().await?;
+                sweeper.reset().await?;
             }
         }
         samples.truncate(args.n);
@@ -550,6 +595,8 @@ async fn run(args: &Args) -> Result<Value> {
             table: config.table.clone(),
             keep: HashSet::new(),
             template: None,
+            recreate: false,
+            initial: HashSet::new(),
         })
     } else {
         None
@@ -569,14 +616,25 @@ async fn run(args: &Args) -> Result<Value> {
     };
     let mut meta = Map::new();
     if let Some(s) = &mut bench.sweeper {
-        meta.insert("table_items_at_start".into(), json!(s.remember().await?));
+        let items = s.remember().await?;
+        s.recreate = items == 0;
+        s.initial.clone_from(&s.keep);
+        meta.insert("table_items_at_start".into(), json!(items));
+        meta.insert(
+            "table_between_write_blocks".into(),
+            json!(if s.recreate {
+                "recreated after each block of writes"
+            } else {
+                "swept"
+            }),
+        );
     }
     let initial = bench.sweeper.as_ref().map(|s| s.keep.clone());
     let result = measure(&mut bench, &backend, args).await;
     // Back to the table as it was, whatever happened.
     if let (Some(s), Some(initial)) = (&mut bench.sweeper, initial) {
         s.keep = initial;
-        s.sweep().await?;
+        s.reset().await?;
     }
     let mut out = result?;
     meta.insert("backend".into(), json!(config.kind.as_str()));
@@ -638,6 +696,15 @@ async fn measure(
     )?;
     for op in &args.ops {
         let started = Instant::now();
+        // As warm_python.py does: the base tenants are in the table only while reads run, so
+        // creates and parks run on the table as it was at the start.
+        if matches!(op.as_str(), "create" | "park")
+            && let Some(s) = &mut bench.sweeper
+            && !s.keep.is_empty()
+        {
+            s.keep.clone_from(&s.initial);
+            s.reset().await?;
+        }
         if op == "get-parts" {
             let event = bench.events.get(&bench.base[0])?;
             let parts = get_parts(bench.function, backend, event, args.warmup, args.n).await?;

@@ -127,6 +127,7 @@ pub struct Actor {
     platform_admin: bool,
     global_operator: bool,
     customer_id: Option<String>,
+    customer_admin: bool,
     roles: BTreeMap<TenantId, Role>,
 }
 
@@ -161,6 +162,8 @@ impl Actor {
     pub const PLATFORM_ADMINS: &'static str = "Admins";
     pub const OPERATORS: &'static str = "Operators";
     pub const VIEWERS: &'static str = "Viewers";
+    /// With `custom:customerId`: Admin on every tenant of that customer (C23).
+    pub const CUSTOMER_ADMINS: &'static str = "CustomerAdmins";
 
     pub fn from_claims(claims: &Claims) -> Self {
         let mut actor = Self {
@@ -169,6 +172,7 @@ impl Actor {
             platform_admin: false,
             global_operator: false,
             customer_id: claims.customer_id.clone(),
+            customer_admin: false,
             roles: BTreeMap::new(),
         };
         let listed: Vec<TenantId> = claims
@@ -179,6 +183,7 @@ impl Actor {
         for group in &claims.groups {
             match group.as_str() {
                 Self::PLATFORM_ADMINS => actor.platform_admin = true,
+                Self::CUSTOMER_ADMINS => actor.customer_admin = actor.customer_id.is_some(),
                 Self::OPERATORS => {
                     actor.global_operator = true;
                     for t in &listed {
@@ -239,6 +244,32 @@ impl Actor {
 
     pub fn is_platform_admin(&self) -> bool {
         self.platform_admin
+    }
+
+    /// The e-mail claim, if the token carried one.
+    pub fn email(&self) -> Option<&str> {
+        self.email.as_deref()
+    }
+
+    /// A member of [`Self::CUSTOMER_ADMINS`] with a `custom:customerId`: Admin on the tenants of
+    /// that customer (C23).
+    pub fn is_customer_admin(&self) -> bool {
+        self.customer_admin && self.customer_id.is_some()
+    }
+
+    /// The same caller with its tenant roles taken from elsewhere than the claims: the stored
+    /// user assignments, which are the source of truth for authorization (C24). Platform admin,
+    /// `Operators` membership and the customer stay as the claims say; the tenant roles the
+    /// claims listed are replaced (a removed user's token still names the tenant until it
+    /// expires).
+    #[must_use]
+    pub fn with_tenant_roles(&self, roles: impl IntoIterator<Item = (TenantId, Role)>) -> Self {
+        let mut actor = self.clone();
+        actor.roles = BTreeMap::new();
+        for (tenant, role) in roles {
+            actor.grant(tenant, role);
+        }
+        actor
     }
 
     /// The caller's role on a tenant, if any.

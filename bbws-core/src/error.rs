@@ -33,6 +33,23 @@ pub enum ErrorCode {
     DynamodbError,
     EventbridgeError,
     StorageError,
+    UserNotFound,
+    AssignmentNotFound,
+    UserAlreadyAssigned,
+    LastAdmin,
+    HierarchyExists,
+    HierarchyNotEmpty,
+    HierarchyLimitExceeded,
+    DivisionNotFound,
+    GroupNotFound,
+    TeamNotFound,
+    InvitationNotFound,
+    InvitationExpired,
+    InvitationAlreadyUsed,
+    DuplicateInvitation,
+    UserAlreadyMember,
+    ResendLimitExceeded,
+    InvalidState,
 }
 
 /// The exit-code classes of the `bbws` CLI: one per kind of failure a script may branch on.
@@ -48,7 +65,7 @@ pub mod exit {
 
 impl ErrorCode {
     /// Every code, for documentation and exhaustive tests.
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 37] = [
         Self::ValidationError,
         Self::Unauthorized,
         Self::Forbidden,
@@ -69,6 +86,23 @@ impl ErrorCode {
         Self::DynamodbError,
         Self::EventbridgeError,
         Self::StorageError,
+        Self::UserNotFound,
+        Self::AssignmentNotFound,
+        Self::UserAlreadyAssigned,
+        Self::LastAdmin,
+        Self::HierarchyExists,
+        Self::HierarchyNotEmpty,
+        Self::HierarchyLimitExceeded,
+        Self::DivisionNotFound,
+        Self::GroupNotFound,
+        Self::TeamNotFound,
+        Self::InvitationNotFound,
+        Self::InvitationExpired,
+        Self::InvitationAlreadyUsed,
+        Self::DuplicateInvitation,
+        Self::UserAlreadyMember,
+        Self::ResendLimitExceeded,
+        Self::InvalidState,
     ];
 
     /// The wire code, e.g. `TENANT_NOT_FOUND`.
@@ -191,6 +225,93 @@ impl ErrorCode {
                 ("EVENTBRIDGE_ERROR", 500, exit::INTERNAL, "EventBridgeError")
             }
             Self::StorageError => ("STORAGE_ERROR", 500, exit::INTERNAL, "StorageError"),
+            Self::UserNotFound => ("USER_NOT_FOUND", 404, exit::NOT_FOUND, "UserNotFoundError"),
+            Self::AssignmentNotFound => (
+                "ASSIGNMENT_NOT_FOUND",
+                404,
+                exit::NOT_FOUND,
+                "AssignmentNotFoundError",
+            ),
+            Self::UserAlreadyAssigned => (
+                "USER_ALREADY_ASSIGNED",
+                409,
+                exit::CONFLICT,
+                "UserAlreadyAssignedError",
+            ),
+            Self::LastAdmin => ("LAST_ADMIN", 422, exit::INVALID_STATE, "LastAdminError"),
+            Self::HierarchyExists => (
+                "HIERARCHY_EXISTS",
+                409,
+                exit::CONFLICT,
+                "HierarchyExistsError",
+            ),
+            Self::HierarchyNotEmpty => (
+                "HIERARCHY_NOT_EMPTY",
+                422,
+                exit::INVALID_STATE,
+                "HierarchyNotEmptyError",
+            ),
+            Self::HierarchyLimitExceeded => (
+                "HIERARCHY_LIMIT_EXCEEDED",
+                422,
+                exit::INVALID_STATE,
+                "HierarchyLimitExceededError",
+            ),
+            Self::DivisionNotFound => (
+                "DIVISION_NOT_FOUND",
+                404,
+                exit::NOT_FOUND,
+                "DivisionNotFoundError",
+            ),
+            Self::GroupNotFound => (
+                "GROUP_NOT_FOUND",
+                404,
+                exit::NOT_FOUND,
+                "GroupNotFoundError",
+            ),
+            Self::TeamNotFound => ("TEAM_NOT_FOUND", 404, exit::NOT_FOUND, "TeamNotFoundError"),
+            Self::InvitationNotFound => (
+                "INVITATION_NOT_FOUND",
+                404,
+                exit::NOT_FOUND,
+                "InvitationNotFoundError",
+            ),
+            Self::InvitationExpired => (
+                "INVITATION_EXPIRED",
+                400,
+                exit::INVALID_STATE,
+                "InvitationExpiredError",
+            ),
+            Self::InvitationAlreadyUsed => (
+                "INVITATION_ALREADY_USED",
+                400,
+                exit::INVALID_STATE,
+                "InvitationAlreadyUsedError",
+            ),
+            Self::DuplicateInvitation => (
+                "DUPLICATE_INVITATION",
+                409,
+                exit::CONFLICT,
+                "DuplicateInvitationError",
+            ),
+            Self::UserAlreadyMember => (
+                "USER_ALREADY_MEMBER",
+                409,
+                exit::CONFLICT,
+                "UserAlreadyMemberError",
+            ),
+            Self::ResendLimitExceeded => (
+                "RESEND_LIMIT_EXCEEDED",
+                400,
+                exit::INVALID_STATE,
+                "ResendLimitExceededError",
+            ),
+            Self::InvalidState => (
+                "INVALID_STATE",
+                400,
+                exit::INVALID_STATE,
+                "InvalidStateError",
+            ),
         }
     }
 }

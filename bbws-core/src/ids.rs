@@ -87,6 +87,30 @@ prefixed_id!(
     "evt-",
     "eventId"
 );
+prefixed_id!(
+    /// `div-{uuid}`: a division of a tenant's organisation.
+    DivisionId,
+    "div-",
+    "divisionId"
+);
+prefixed_id!(
+    /// `grp-{uuid}`: a group within a division.
+    GroupId,
+    "grp-",
+    "groupId"
+);
+prefixed_id!(
+    /// `team-{uuid}`: a team within a group.
+    TeamId,
+    "team-",
+    "teamId"
+);
+prefixed_id!(
+    /// `inv-{uuid}`: an invitation to join a tenant.
+    InvitationId,
+    "inv-",
+    "invitationId"
+);
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,7 @@
 //! bbws-core: the domain of the bbws control plane.
 //!
 //! - [`tenant`]: the tenant aggregate, its values and status machine, and [`tenant::TenantService`];
+//! - [`org`]: a tenant's organisation (hierarchy, users and roles, invitations) and [`org::OrgService`];
 //! - [`auth`]: the caller ([`auth::Actor`]) and the role matrix;
 //! - [`error`]: one error enum with stable codes;
 //! - [`ports`]: the traits storage and external systems implement;
@@ -13,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod idempotency;
 pub mod ids;
+pub mod org;
 pub mod pagination;
 pub mod ports;
 pub mod records;

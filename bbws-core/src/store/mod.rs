@@ -14,8 +14,11 @@
 //! - `outbox`: sequence → outbox record
 //! - `idempotency`: scoped key → idempotency record
 //! - `resources`: (tenantId, `{type}#{name}`) → resource record
+//! - the organisation tables (hierarchy, users, invitations, local directory, mailbox): see
+//!   the `org` module.
 
 mod event_log;
+mod org;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,6 +30,7 @@ use serde_json::json;
 use tokio::sync::Notify;
 
 pub use event_log::EventLog;
+pub use org::EmbeddedMailbox;
 
 use crate::audit::AuditEvent;
 use crate::error::{Error, Result};
@@ -134,6 +138,7 @@ impl EmbeddedStore {
             tx.open_table(OUTBOX).map_err(storage)?;
             tx.open_table(IDEMPOTENCY).map_err(storage)?;
             tx.open_table(RESOURCES).map_err(storage)?;
+            org::create_tables(&tx)?;
         }
         tx.commit().map_err(storage)?;
         Ok(Self {
@@ -284,22 +289,32 @@ fn apply_write(tx: &WriteTransaction, w: &TenantWrite) -> Result<()> {
             .map_err(storage)?;
     }
 
-    let audit = AuditRecord::from(&w.audit);
+    put_audit(tx, &w.audit)?;
+    put_events(tx, &w.events)
+}
+
+/// Appends an audit event to its tenant's trail.
+fn put_audit(tx: &WriteTransaction, audit: &AuditEvent) -> Result<()> {
+    let record = AuditRecord::from(audit);
     tx.open_table(AUDIT)
         .map_err(storage)?
         .insert(
-            (id.as_str(), w.audit.sort_key().as_str()),
-            to_json(&audit)?.as_slice(),
+            (record.tenant_id.as_str(), audit.sort_key().as_str()),
+            to_json(&record)?.as_slice(),
         )
         .map_err(storage)?;
+    Ok(())
+}
 
-    if !w.events.is_empty() {
+/// Appends events to the outbox, in order.
+fn put_events(tx: &WriteTransaction, events: &[OutboxMessage]) -> Result<()> {
+    if !events.is_empty() {
         let mut outbox = tx.open_table(OUTBOX).map_err(storage)?;
         let first = outbox
             .last()
             .map_err(storage)?
             .map_or(0, |(k, _)| k.value() + 1);
-        for (seq, e) in (first..).zip(&w.events) {
+        for (seq, e) in (first..).zip(events) {
             outbox
                 .insert(seq, to_json(&OutboxRecord::from(e))?.as_slice())
                 .map_err(storage)?;

@@ -186,8 +186,10 @@ async fn delete_is_refused_while_not_empty_and_cascade_soft_deletes_the_subtree(
     assert_eq!(err.code(), ErrorCode::DivisionNotFound);
 
     let audit = o.audit_of(&t.id).await;
-    let last = audit.last().expect("audited");
-    assert_eq!(last.event_type, "HIERARCHY_DELETED");
+    let last = audit
+        .iter()
+        .find(|e| e.event_type == "HIERARCHY_DELETED")
+        .expect("audited");
     assert_eq!(last.details["cascade"], true);
     assert_eq!(last.details["deleted"].as_array().map(Vec::len), Some(3));
 }
@@ -514,4 +516,29 @@ async fn the_compatibility_path_operations_get_or_create_and_delete_by_names() {
     let tree = o.org.tree(&platform_admin(), &t.id).await.expect("tree");
     assert_eq!(tree.divisions.len(), 1);
     assert!(tree.divisions[0].groups.is_empty());
+}
+
+#[tokio::test]
+async fn a_cascade_larger_than_one_atomic_write_is_refused_whole() {
+    let o = Setup::in_memory();
+    let t = o.tenant("Acme Corp").await;
+    let div = o.division(&t.id, "Sales").await;
+    for i in 0..50 {
+        o.unit(
+            &t.id,
+            Parent::Division(div.path.division()),
+            &format!("Group {i}"),
+        )
+        .await;
+    }
+
+    let err = o
+        .org
+        .delete_unit(&platform_admin(), &t.id, div.path, true, None)
+        .await
+        .expect_err("more items than one DynamoDB transaction holds");
+    assert_eq!(err.code(), ErrorCode::HierarchyNotEmpty);
+    assert!(err.to_string().contains("atomic write"), "{err}");
+    let tree = o.org.tree(&platform_admin(), &t.id).await.expect("tree");
+    assert_eq!(tree.divisions[0].groups.len(), 50, "nothing was deleted");
 }

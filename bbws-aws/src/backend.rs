@@ -140,14 +140,15 @@ impl Backend {
     /// (region, credentials, endpoint) and builds the DynamoDB and EventBridge clients from it;
     /// it does not touch the network, so a missing table shows on the first request.
     pub async fn open(config: &BackendConfig) -> Result<Self, Error> {
-        let local = |store: EmbeddedStore| {
+        let local = |store: EmbeddedStore, log: EventLog| {
             let wake = store.outbox_notifier();
             Self {
                 store: Arc::new(store),
-                publisher: Arc::new(EventLog::new(config.data_dir.join(EVENT_LOG_FILE))),
+                publisher: Arc::new(log),
                 wake,
             }
         };
+        let log_path = config.data_dir.join(EVENT_LOG_FILE);
         if matches!(config.kind, BackendKind::Memory | BackendKind::Embedded) {
             // The embedded store and the local event log live in the data directory.
             std::fs::create_dir_all(&config.data_dir).map_err(|e| {
@@ -155,8 +156,14 @@ impl Backend {
             })?;
         }
         match config.kind {
-            BackendKind::Memory => Ok(local(EmbeddedStore::in_memory()?)),
-            BackendKind::Embedded => Ok(local(EmbeddedStore::open_dir(&config.data_dir)?)),
+            BackendKind::Memory => Ok(local(
+                EmbeddedStore::in_memory()?,
+                EventLog::volatile(log_path),
+            )),
+            BackendKind::Embedded => Ok(local(
+                EmbeddedStore::open_dir(&config.data_dir)?,
+                EventLog::new(log_path),
+            )),
             BackendKind::DynamoDb => {
                 let sdk = crate::sdk::load(config.endpoint_url.as_deref()).await;
                 let store = DynamoStore::new(crate::sdk::dynamodb(&sdk), &config.table);

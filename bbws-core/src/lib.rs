@@ -1,6 +1,8 @@
 //! bbws-core: the domain of the bbws control plane.
 //!
 //! - [`tenant`]: the tenant aggregate, its values and status machine, and [`tenant::TenantService`];
+//! - [`instance`]: per-tenant WordPress instances, their resource ledger, operations, cloud ports
+//!   and the provisioning engine;
 //! - [`auth`]: the caller ([`auth::Actor`]) and the role matrix;
 //! - [`error`]: one error enum with stable codes;
 //! - [`ports`]: the traits storage and external systems implement;
@@ -13,6 +15,7 @@ pub mod error;
 pub mod events;
 pub mod idempotency;
 pub mod ids;
+pub mod instance;
 pub mod pagination;
 pub mod ports;
 pub mod records;

@@ -13,9 +13,12 @@
 //! - `audit`: (tenantId, `{timestamp}#{eventId}`) → audit record
 //! - `outbox`: sequence → outbox record
 //! - `idempotency`: scoped key → idempotency record
-//! - `resources`: (tenantId, `{type}#{name}`) → resource record
+//! - `resources`: (tenantId, `{type}#{name}`) → resource record (instance ledger entries are
+//!   mirrored here)
+//! - the instance tables: see [`instances`]
 
 mod event_log;
+pub mod instances;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -134,6 +137,7 @@ impl EmbeddedStore {
             tx.open_table(OUTBOX).map_err(storage)?;
             tx.open_table(IDEMPOTENCY).map_err(storage)?;
             tx.open_table(RESOURCES).map_err(storage)?;
+            instances::create_tables(&tx)?;
         }
         tx.commit().map_err(storage)?;
         Ok(Self {

@@ -197,6 +197,12 @@ impl ProvisioningEngine {
                 tenant_id: op.tenant_id.to_string(),
                 instance_id: op.instance_id.to_string(),
             })?;
+        if let Some(current) = instance.current_operation.filter(|c| *c != op.id) {
+            return Err(Error::conflict(format!(
+                "Operation {} was superseded by {current} on instance {}",
+                op.id, instance.id
+            )));
+        }
         let ledger = self.store.ledger(&instance.id).await?;
         let run = Run::new(self, instance, op, ledger);
         match run.op().await.op_type {

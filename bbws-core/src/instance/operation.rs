@@ -343,3 +343,84 @@ impl Operation {
         self.updated_at = now;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op() -> Operation {
+        let t: Timestamp = "2026-01-05T12:00:00.000Z".parse().expect("valid time");
+        Operation::new(
+            OperationId::from_uuid(uuid::Uuid::nil()),
+            TenantId::from_uuid(uuid::Uuid::nil()),
+            InstanceId::from_uuid(uuid::Uuid::nil()),
+            OperationType::Provision,
+            &StepName::PROVISION,
+            "ops@bbws.io",
+            "corr".to_owned(),
+            t,
+        )
+    }
+
+    #[test]
+    fn progress_is_the_share_of_expected_work_done_and_the_eta_what_is_left() {
+        let mut o = op();
+        let now = o.created_at;
+        let total: Duration = StepName::PROVISION.iter().map(|s| s.expected()).sum();
+        assert_eq!(o.progress, 0);
+        assert_eq!(o.estimated_completion_at, Some(now.plus(total)));
+
+        for s in [StepName::Cognito, StepName::DbSecret, StepName::Database] {
+            o.step_mut(s).expect("step").status = StepStatus::Done;
+        }
+        o.recompute(now);
+        let done = Duration::from_secs(30 + 2 + 60);
+        let expected = u8::try_from(done.as_millis() * 100 / total.as_millis()).expect("pct");
+        assert_eq!(o.progress, expected);
+        assert_eq!(
+            o.estimated_completion_at,
+            Some(now.plus(total.saturating_sub(done)))
+        );
+
+        for s in &mut o.steps {
+            s.status = StepStatus::Done;
+        }
+        o.status = OperationStatus::Completed;
+        o.recompute(now);
+        assert_eq!(o.progress, 100);
+        assert_eq!(o.estimated_completion_at, None);
+    }
+
+    #[test]
+    fn the_graph_runs_group_a_first_and_finalises_last() {
+        for s in [
+            StepName::Cognito,
+            StepName::DbSecret,
+            StepName::EfsAccessPoint,
+            StepName::LoadBalancer,
+        ] {
+            assert!(s.depends_on().is_empty(), "{s} is in the parallel group");
+        }
+        assert!(
+            StepName::Service
+                .depends_on()
+                .contains(&StepName::LoadBalancer)
+        );
+        assert!(
+            StepName::TaskDefinition
+                .depends_on()
+                .contains(&StepName::Database)
+        );
+        assert!(StepName::Finalise.depends_on().contains(&StepName::Cognito));
+        // Every dependency is an earlier step: the graph has no cycle.
+        for (i, s) in StepName::PROVISION.iter().enumerate() {
+            for d in s.depends_on() {
+                let j = StepName::PROVISION
+                    .iter()
+                    .position(|x| x == d)
+                    .expect("known step");
+                assert!(j < i, "{s} depends on the later {d}");
+            }
+        }
+    }
+}

@@ -7,6 +7,7 @@ use std::fmt;
 
 use serde_json::{Map, Value, json};
 
+use crate::instance::InstanceState;
 use crate::tenant::TenantStatus;
 
 /// Stable, documented error codes (digest 2.5 §5.2, plus the proposed codes of that section).
@@ -50,6 +51,24 @@ pub enum ErrorCode {
     UserAlreadyMember,
     ResendLimitExceeded,
     InvalidState,
+    InstanceNotFound,
+    OperationNotFound,
+    ScaleLimitExceeded,
+    CloudUnavailable,
+    ArchiveFailed,
+    /// `PROV-001`: the EFS access point could not be provisioned.
+    ProvEfs,
+    /// `PROV-002`: the database, its user or its secret could not be provisioned.
+    ProvDatabase,
+    /// `PROV-003`: the ECS task definition, service or autoscaling failed, or the service did
+    /// not become healthy in time.
+    ProvEcs,
+    /// `PROV-004`: the ALB target group or listener rule could not be provisioned.
+    ProvAlb,
+    /// `PROV-005`: the Cognito user pool, domain, client, groups or secret.
+    ProvCognito,
+    /// `PROV-006`: rolling back failed; resources are left and need manual intervention.
+    ProvRollbackFailed,
 }
 
 /// The exit-code classes of the `bbws` CLI: one per kind of failure a script may branch on.
@@ -65,7 +84,7 @@ pub mod exit {
 
 impl ErrorCode {
     /// Every code, for documentation and exhaustive tests.
-    pub const ALL: [ErrorCode; 37] = [
+    pub const ALL: [ErrorCode; 48] = [
         Self::ValidationError,
         Self::Unauthorized,
         Self::Forbidden,
@@ -103,7 +122,39 @@ impl ErrorCode {
         Self::UserAlreadyMember,
         Self::ResendLimitExceeded,
         Self::InvalidState,
+        Self::InstanceNotFound,
+        Self::OperationNotFound,
+        Self::ScaleLimitExceeded,
+        Self::CloudUnavailable,
+        Self::ArchiveFailed,
+        Self::ProvEfs,
+        Self::ProvDatabase,
+        Self::ProvEcs,
+        Self::ProvAlb,
+        Self::ProvCognito,
+        Self::ProvRollbackFailed,
     ];
+
+    /// The codes of the instance domain (digest 2.7 §1.5 and the operational `PROV-*` codes of
+    /// LLD §15.1), also in [`Self::ALL`].
+    pub const INSTANCE: [ErrorCode; 11] = [
+        Self::InstanceNotFound,
+        Self::OperationNotFound,
+        Self::ScaleLimitExceeded,
+        Self::CloudUnavailable,
+        Self::ArchiveFailed,
+        Self::ProvEfs,
+        Self::ProvDatabase,
+        Self::ProvEcs,
+        Self::ProvAlb,
+        Self::ProvCognito,
+        Self::ProvRollbackFailed,
+    ];
+
+    /// Every code of every domain.
+    pub fn every() -> impl Iterator<Item = ErrorCode> {
+        Self::ALL.into_iter()
+    }
 
     /// The wire code, e.g. `TENANT_NOT_FOUND`.
     pub const fn as_str(self) -> &'static str {
@@ -147,7 +198,7 @@ impl ErrorCode {
 
     /// Parses a wire code.
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|c| c.as_str() == s)
+        Self::every().find(|c| c.as_str() == s)
     }
 
     // (code, http, exit, python class)
@@ -312,6 +363,37 @@ impl ErrorCode {
                 exit::INVALID_STATE,
                 "InvalidStateError",
             ),
+            Self::InstanceNotFound => (
+                "INSTANCE_NOT_FOUND",
+                404,
+                exit::NOT_FOUND,
+                "InstanceNotFoundError",
+            ),
+            Self::OperationNotFound => (
+                "OPERATION_NOT_FOUND",
+                404,
+                exit::NOT_FOUND,
+                "OperationNotFoundError",
+            ),
+            Self::ScaleLimitExceeded => (
+                "SCALE_LIMIT_EXCEEDED",
+                422,
+                exit::INVALID_STATE,
+                "ScaleLimitExceededError",
+            ),
+            Self::CloudUnavailable => (
+                "CLOUD_UNAVAILABLE",
+                503,
+                exit::INTERNAL,
+                "CloudUnavailableError",
+            ),
+            Self::ArchiveFailed => ("ARCHIVE_FAILED", 500, exit::INTERNAL, "ArchiveFailedError"),
+            Self::ProvEfs => ("PROV-001", 500, exit::INTERNAL, "EfsProvisioningError"),
+            Self::ProvDatabase => ("PROV-002", 500, exit::INTERNAL, "DatabaseProvisioningError"),
+            Self::ProvEcs => ("PROV-003", 500, exit::INTERNAL, "EcsProvisioningError"),
+            Self::ProvAlb => ("PROV-004", 500, exit::INTERNAL, "AlbProvisioningError"),
+            Self::ProvCognito => ("PROV-005", 500, exit::INTERNAL, "CognitoProvisioningError"),
+            Self::ProvRollbackFailed => ("PROV-006", 500, exit::INTERNAL, "RollbackFailedError"),
         }
     }
 }
@@ -387,6 +469,33 @@ pub enum Error {
     #[error("Tenant has active resources; deprovision them first or use force=true")]
     ActiveResourcesExist { resources: Vec<String> },
 
+    /// A refused instance state change (digest 2.7 §7.2).
+    #[error("{message}")]
+    InstanceTransition {
+        message: String,
+        current: InstanceState,
+        target: InstanceState,
+        allowed: Vec<InstanceState>,
+    },
+
+    #[error("Instance {instance_id} of tenant {tenant_id} not found")]
+    InstanceNotFound {
+        tenant_id: String,
+        instance_id: String,
+    },
+
+    #[error("Operation {operation_id} not found")]
+    OperationNotFound { operation_id: String },
+
+    /// A provisioning, rollback or deprovisioning failure with its operational code
+    /// (`PROV-001` … `PROV-006`, `ARCHIVE_FAILED`) and the resources it concerns.
+    #[error("{message}")]
+    Provisioning {
+        code: ErrorCode,
+        message: String,
+        resources: Vec<String>,
+    },
+
     /// Any other business error with a stable code (for frontends: 405, 413, 415, 429).
     #[error("{message}")]
     Business { code: ErrorCode, message: String },
@@ -453,10 +562,14 @@ impl Error {
             Self::Conflict { .. } => ErrorCode::Conflict,
             Self::VersionConflict { .. } => ErrorCode::VersionConflict,
             Self::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
-            Self::InvalidStatusTransition { .. } => ErrorCode::InvalidStatusTransition,
+            Self::InvalidStatusTransition { .. } | Self::InstanceTransition { .. } => {
+                ErrorCode::InvalidStatusTransition
+            }
             Self::TenantDeprovisioned { .. } => ErrorCode::TenantDeprovisioned,
             Self::ActiveResourcesExist { .. } => ErrorCode::ActiveResourcesExist,
-            Self::Business { code, .. } => *code,
+            Self::InstanceNotFound { .. } => ErrorCode::InstanceNotFound,
+            Self::OperationNotFound { .. } => ErrorCode::OperationNotFound,
+            Self::Business { code, .. } | Self::Provisioning { code, .. } => *code,
             Self::Storage(_) => ErrorCode::StorageError,
             Self::Internal(_) => ErrorCode::InternalError,
         }
@@ -498,7 +611,25 @@ impl Error {
                 "requestedStatus": target.as_str(),
                 "allowedTransitions": allowed.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
             }),
-            Self::ActiveResourcesExist { resources } => json!({ "resources": resources }),
+            Self::ActiveResourcesExist { resources } | Self::Provisioning { resources, .. } => {
+                json!({ "resources": resources })
+            }
+            Self::InstanceTransition {
+                current,
+                target,
+                allowed,
+                ..
+            } => json!({
+                "currentStatus": current.as_str(),
+                "targetStatus": target.as_str(),
+                "requestedStatus": target.as_str(),
+                "allowedTransitions": allowed.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            }),
+            Self::InstanceNotFound {
+                tenant_id,
+                instance_id,
+            } => json!({ "tenantId": tenant_id, "instanceId": instance_id }),
+            Self::OperationNotFound { operation_id } => json!({ "operationId": operation_id }),
             _ => json!({}),
         }
     }
@@ -511,7 +642,7 @@ mod tests {
     #[test]
     fn codes_round_trip_and_are_unique() {
         let mut seen = std::collections::HashSet::new();
-        for code in ErrorCode::ALL {
+        for code in ErrorCode::every() {
             assert!(seen.insert(code.as_str()), "duplicate {code}");
             assert_eq!(ErrorCode::parse(code.as_str()), Some(code));
         }

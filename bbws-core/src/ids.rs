@@ -112,6 +112,19 @@ prefixed_id!(
     "invitationId"
 );
 
+prefixed_id!(
+    /// `inst-{uuid}`: one WordPress instance of a tenant (digest 2.7 §2.1).
+    InstanceId,
+    "inst-",
+    "instanceId"
+);
+prefixed_id!(
+    /// `op-{uuid}`: a long-running operation (digest 2.7 §2.3).
+    OperationId,
+    "op-",
+    "operationId"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,8 @@
 //!
 //! - [`tenant`]: the tenant aggregate, its values and status machine, and [`tenant::TenantService`];
 //! - [`org`]: a tenant's organisation (hierarchy, users and roles, invitations) and [`org::OrgService`];
+//! - [`instance`]: per-tenant WordPress instances, their resource ledger, operations, cloud ports
+//!   and the provisioning engine;
 //! - [`auth`]: the caller ([`auth::Actor`]) and the role matrix;
 //! - [`error`]: one error enum with stable codes;
 //! - [`ports`]: the traits storage and external systems implement;
@@ -14,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod idempotency;
 pub mod ids;
+pub mod instance;
 pub mod org;
 pub mod pagination;
 pub mod ports;

@@ -108,9 +108,20 @@ code_exceptions! {
     UserAlreadyMemberError(BusinessException): "409 USER_ALREADY_MEMBER.";
     ResendLimitExceededError(BusinessException): "400 RESEND_LIMIT_EXCEEDED: at most 3 resends.";
     InvalidStateError(BusinessException): "400 INVALID_STATE.";
+    InstanceNotFoundError(BusinessException): "404 INSTANCE_NOT_FOUND.";
+    OperationNotFoundError(BusinessException): "404 OPERATION_NOT_FOUND.";
+    ScaleLimitExceededError(BusinessException): "422 SCALE_LIMIT_EXCEEDED: desired count out of 2-10 (1-10 in DEV).";
     DynamoDbError(UnexpectedException): "500 DYNAMODB_ERROR.";
     EventBridgeError(UnexpectedException): "500 EVENTBRIDGE_ERROR.";
     StorageError(UnexpectedException): "500 STORAGE_ERROR.";
+    CloudUnavailableError(UnexpectedException): "503 CLOUD_UNAVAILABLE: no cloud to run the operation on (the embedded backend only plans).";
+    ArchiveFailedError(UnexpectedException): "500 ARCHIVE_FAILED: the archive before deprovisioning failed; nothing was deleted.";
+    EfsProvisioningError(UnexpectedException): "500 PROV-001: the EFS access point.";
+    DatabaseProvisioningError(UnexpectedException): "500 PROV-002: the database, its user or its secret.";
+    EcsProvisioningError(UnexpectedException): "500 PROV-003: the ECS task definition, service, autoscaling or health.";
+    AlbProvisioningError(UnexpectedException): "500 PROV-004: the ALB target group or listener rule.";
+    CognitoProvisioningError(UnexpectedException): "500 PROV-005: the Cognito user pool, domain, client or groups.";
+    RollbackFailedError(UnexpectedException): "500 PROV-006: rolling back failed; the ledger names what is left.";
 }
 
 /// The class an error code is raised as. A code added to bbws-core before its class is declared

@@ -13,11 +13,14 @@
 //! - `audit`: (tenantId, `{timestamp}#{eventId}`) → audit record
 //! - `outbox`: sequence → outbox record
 //! - `idempotency`: scoped key → idempotency record
-//! - `resources`: (tenantId, `{type}#{name}`) → resource record
+//! - `resources`: (tenantId, `{type}#{name}`) → resource record (instance ledger entries are
+//!   mirrored here)
 //! - the organisation tables (hierarchy, users, invitations, local directory, mailbox): see
 //!   the `org` module.
+//! - the instance tables: see [`instances`]
 
 mod event_log;
+pub mod instances;
 mod org;
 
 use std::path::{Path, PathBuf};
@@ -139,6 +142,7 @@ impl EmbeddedStore {
             tx.open_table(IDEMPOTENCY).map_err(storage)?;
             tx.open_table(RESOURCES).map_err(storage)?;
             org::create_tables(&tx)?;
+            instances::create_tables(&tx)?;
         }
         tx.commit().map_err(storage)?;
         Ok(Self {

@@ -6,6 +6,7 @@ mod concurrency;
 mod create;
 mod deprovision;
 mod idempotency;
+mod instances;
 mod lifecycle;
 mod names;
 mod org_hierarchy;

@@ -1,0 +1,546 @@
+//! `InstanceService`: the synchronous side of the instance API (C1–C3, C5, C20): accept a
+//! provisioning or deprovisioning (202 + operation), read instances, operations and the ledger.
+//! The work itself runs in [`super::ProvisioningEngine`], driven by a worker.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::audit::AuditEvent;
+use crate::auth::{Actor, TenantAction};
+use crate::error::{Error, Result};
+use crate::events::OutboxMessage;
+use crate::idempotency::{IDEMPOTENCY_TTL, IdempotencyKey, request_fingerprint};
+use crate::ids::{EventId, IdGenerator, InstanceId, OperationId, TenantId};
+use crate::ports::TenantDao;
+use crate::tenant::{Created, TenantStatus};
+use crate::time::{Clock, Timestamp};
+
+use super::engine::INSTANCE_SOURCE;
+use super::ledger::LedgerEntry;
+use super::model::{Instance, NewInstance};
+use super::naming::PlatformConfig;
+use super::operation::{DeprovisionOptions, Operation, OperationType, StepName};
+use super::plan::{Plan, plan_deprovisioning, plan_provisioning};
+use super::ports::{
+    InstanceBackend, InstanceGuard, InstanceIdempotency, InstanceWrite, OperationWrite, WriteExpect,
+};
+use super::state::InstanceState;
+
+/// The ports the service needs.
+#[derive(Debug, Clone)]
+pub struct InstancePorts {
+    pub instances: Arc<dyn InstanceBackend>,
+    pub tenants: Arc<dyn TenantDao>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdGenerator>,
+}
+
+/// An accepted request: the instance as it now is and the operation that will do the work
+/// (rendered as 202 with `operationId` and `_links.operation`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Accepted {
+    pub instance: Instance,
+    pub operation: Operation,
+}
+
+/// The instance use cases.
+#[derive(Debug, Clone)]
+pub struct InstanceService {
+    ports: InstancePorts,
+    config: PlatformConfig,
+    idempotency_ttl: Duration,
+}
+
+impl InstanceService {
+    pub fn new(ports: InstancePorts, config: PlatformConfig) -> Self {
+        Self {
+            ports,
+            config,
+            idempotency_ttl: IDEMPOTENCY_TTL,
+        }
+    }
+
+    pub fn config(&self) -> &PlatformConfig {
+        &self.config
+    }
+
+    fn audit(
+        &self,
+        tenant: TenantId,
+        t: &str,
+        actor: &Actor,
+        at: Timestamp,
+        d: Value,
+    ) -> AuditEvent {
+        AuditEvent {
+            event_id: EventId::generate(self.ports.ids.as_ref()),
+            tenant_id: tenant,
+            event_type: t.to_owned(),
+            timestamp: at,
+            actor: actor.label().to_owned(),
+            details: d,
+        }
+    }
+
+    fn event(&self, tenant: TenantId, t: &str, at: Timestamp, d: Value) -> OutboxMessage {
+        OutboxMessage {
+            id: EventId::generate(self.ports.ids.as_ref()),
+            source: INSTANCE_SOURCE.to_owned(),
+            detail_type: t.to_owned(),
+            time: at,
+            tenant_id: Some(tenant),
+            detail: d,
+        }
+    }
+
+    /// The replay of an earlier request with the same key, if any.
+    async fn replayed(
+        &self,
+        scoped: &str,
+        fingerprint: &str,
+        now: Timestamp,
+    ) -> Result<Option<Created<Accepted>>> {
+        let Some(done) = self
+            .ports
+            .instances
+            .get_instance_idempotency(scoped, now)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if done.fingerprint != fingerprint {
+            return Err(Error::IdempotencyKeyReused);
+        }
+        let operation = self.load_operation(&done.operation_id).await?;
+        let instance = self.load(&done.tenant_id, &done.instance_id).await?;
+        Ok(Some(Created {
+            value: Accepted {
+                instance,
+                operation,
+            },
+            replayed: true,
+        }))
+    }
+
+    async fn load(&self, tenant: &TenantId, id: &InstanceId) -> Result<Instance> {
+        self.ports
+            .instances
+            .get_instance(tenant, id)
+            .await?
+            .ok_or_else(|| Error::InstanceNotFound {
+                tenant_id: tenant.to_string(),
+                instance_id: id.to_string(),
+            })
+    }
+
+    async fn load_operation(&self, id: &OperationId) -> Result<Operation> {
+        self.ports
+            .instances
+            .get_operation(id)
+            .await?
+            .ok_or_else(|| Error::OperationNotFound {
+                operation_id: id.to_string(),
+            })
+    }
+
+    /// BR-001: the tenant exists and is not deprovisioned.
+    async fn live_tenant(&self, tenant: &TenantId) -> Result<crate::tenant::Tenant> {
+        let t = self
+            .ports
+            .tenants
+            .get_tenant(tenant)
+            .await?
+            .ok_or_else(|| Error::tenant_not_found(tenant))?;
+        if t.status == TenantStatus::Deprovisioned {
+            return Err(Error::TenantDeprovisioned {
+                tenant_id: tenant.to_string(),
+            });
+        }
+        Ok(t)
+    }
+
+    fn conflict_with(existing: &Instance) -> Error {
+        let mut details = serde_json::Map::new();
+        details.insert("instanceId".into(), json!(existing.id.to_string()));
+        details.insert("currentStatus".into(), json!(existing.state.as_str()));
+        Error::Conflict {
+            message: format!(
+                "Tenant {} already has an instance ({}, {})",
+                existing.tenant_id, existing.id, existing.state
+            ),
+            details,
+        }
+    }
+
+    fn new_instance(
+        &self,
+        tenant: &crate::tenant::Tenant,
+        req: NewInstance,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Instance {
+        Instance::new(
+            InstanceId::generate(self.ports.ids.as_ref()),
+            tenant.id,
+            tenant.environment,
+            req,
+            &self.config.domain_suffix,
+            actor.label(),
+            now,
+        )
+    }
+
+    /// C2: accepts a provisioning (202). Creates the instance in `PENDING_PROVISIONING` and its
+    /// PENDING operation, claims the tenant's one-active-instance guard and the resource key,
+    /// and queues `INSTANCE_PROVISIONING_REQUESTED` for the worker, in one write. A second
+    /// provisioning while an instance exists is a 409 `CONFLICT` naming it; the same
+    /// `Idempotency-Key` with the same request replays the first answer.
+    pub async fn request_provisioning(
+        &self,
+        actor: &Actor,
+        tenant_id: &TenantId,
+        req: NewInstance,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Created<Accepted>> {
+        actor.authorize(tenant_id, TenantAction::Provisioning)?;
+        let now = self.ports.clock.now();
+        let idem = key.map(|k| {
+            let canonical = json!({
+                "tenantId": tenant_id.to_string(),
+                "tier": req.tier.as_str(),
+                "cpu": req.task_size.map(super::values::TaskSize::cpu),
+                "memory": req.task_size.map(super::values::TaskSize::memory),
+                "desiredCount": req.desired_count.get(),
+                "wordpressVersion": req.wordpress_version,
+                "opportunityId": req.opportunity.as_ref().map(|o| o.as_str().to_owned()),
+                "resourceKey": req.resource_key.as_ref().map(|k| k.as_str().to_owned()),
+            });
+            (
+                k.scoped("PROVISION_INSTANCE", actor.sub()),
+                request_fingerprint(&canonical.to_string()),
+            )
+        });
+        if let Some((scoped, fp)) = &idem
+            && let Some(done) = self.replayed(scoped, fp, now).await?
+        {
+            return Ok(done);
+        }
+        let tenant = self.live_tenant(tenant_id).await?;
+        if let Some(existing) = self.ports.instances.active_instance(tenant_id).await? {
+            return Err(Self::conflict_with(&existing));
+        }
+        if req.desired_count.get() < self.config.min_tasks {
+            return Err(Error::field(
+                "desiredCount",
+                format!(
+                    "desiredCount must be between {} and 10",
+                    self.config.min_tasks
+                ),
+            ));
+        }
+        let mut instance = self.new_instance(&tenant, req, actor, now);
+        let correlation = self.ports.ids.uuid().to_string();
+        let operation = Operation::new(
+            OperationId::generate(self.ports.ids.as_ref()),
+            tenant.id,
+            instance.id,
+            OperationType::Provision,
+            &StepName::PROVISION,
+            actor.label(),
+            correlation.clone(),
+            now,
+        );
+        instance.current_operation = Some(operation.id);
+        let write = InstanceWrite {
+            instance: instance.clone(),
+            expect: WriteExpect::Absent,
+            guard: InstanceGuard::Claim,
+            operation: Some(OperationWrite {
+                operation: operation.clone(),
+                expect: WriteExpect::Absent,
+            }),
+            audit: Some(self.audit(
+                tenant.id,
+                "INSTANCE_PROVISIONING_REQUESTED",
+                actor,
+                now,
+                json!({"instanceId": instance.id.to_string(), "operationId": operation.id.to_string(),
+                       "tier": instance.tier.as_str(), "resourceKey": instance.resource_key.as_str()}),
+            )),
+            events: vec![self.event(
+                tenant.id,
+                "INSTANCE_PROVISIONING_REQUESTED",
+                now,
+                json!({"eventType": "START_CLUSTER_CREATION", "tenantId": tenant.id.to_string(),
+                       "instanceId": instance.id.to_string(), "operationId": operation.id.to_string(),
+                       "organizationName": tenant.organization_name.as_str(),
+                       "contactEmail": tenant.contact_email.as_str(),
+                       "requestedBy": actor.label(), "timestamp": now.to_string(),
+                       "correlationId": correlation}),
+            )],
+            idempotency: idem.as_ref().map(|(scoped, fp)| InstanceIdempotency {
+                key: scoped.clone(),
+                fingerprint: fp.clone(),
+                tenant_id: tenant.id,
+                instance_id: instance.id,
+                operation_id: operation.id,
+                created_at: now,
+                expires_at: now.plus(self.idempotency_ttl),
+            }),
+        };
+        match self.ports.instances.write_instance(write).await {
+            Ok(()) => {
+                tracing::info!(action = "PROVISION_INSTANCE", tenant_id = %tenant.id, instance_id = %instance.id, "provisioning accepted");
+                Ok(Created {
+                    value: Accepted {
+                        instance,
+                        operation,
+                    },
+                    replayed: false,
+                })
+            }
+            // The same key won a race: answer as it did.
+            Err(Error::IdempotencyKeyReused) => match &idem {
+                Some((scoped, fp)) => self
+                    .replayed(scoped, fp, now)
+                    .await?
+                    .ok_or(Error::IdempotencyKeyReused),
+                None => Err(Error::Internal("idempotency conflict without a key".into())),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Retries a FAILED provisioning (US-2.7-005): FAILED → `PENDING_PROVISIONING` with a new
+    /// operation; the engine resumes from the ledger and creates nothing twice.
+    pub async fn retry_provisioning(
+        &self,
+        actor: &Actor,
+        tenant_id: &TenantId,
+        instance_id: &InstanceId,
+    ) -> Result<Accepted> {
+        actor.authorize(tenant_id, TenantAction::Provisioning)?;
+        self.live_tenant(tenant_id).await?;
+        let current = self.load(tenant_id, instance_id).await?;
+        let now = self.ports.clock.now();
+        let mut instance = current.moved(InstanceState::PendingProvisioning, actor.label(), now)?;
+        let operation = Operation::new(
+            OperationId::generate(self.ports.ids.as_ref()),
+            *tenant_id,
+            *instance_id,
+            OperationType::Provision,
+            &StepName::PROVISION,
+            actor.label(),
+            self.ports.ids.uuid().to_string(),
+            now,
+        );
+        instance.current_operation = Some(operation.id);
+        instance.last_error = None;
+        self.ports
+            .instances
+            .write_instance(InstanceWrite {
+                instance: instance.clone(),
+                expect: WriteExpect::Version(current.version),
+                guard: InstanceGuard::Keep,
+                operation: Some(OperationWrite {
+                    operation: operation.clone(),
+                    expect: WriteExpect::Absent,
+                }),
+                audit: Some(self.audit(
+                    *tenant_id,
+                    "INSTANCE_PROVISIONING_RETRIED",
+                    actor,
+                    now,
+                    json!({"instanceId": instance_id.to_string(), "operationId": operation.id.to_string()}),
+                )),
+                events: vec![self.event(
+                    *tenant_id,
+                    "INSTANCE_PROVISIONING_REQUESTED",
+                    now,
+                    json!({"eventType": "START_CLUSTER_CREATION", "tenantId": tenant_id.to_string(),
+                           "instanceId": instance_id.to_string(), "operationId": operation.id.to_string(),
+                           "correlationId": operation.correlation_id}),
+                )],
+                idempotency: None,
+            })
+            .await?;
+        Ok(Accepted {
+            instance,
+            operation,
+        })
+    }
+
+    /// C5: accepts a deprovisioning (202) from ACTIVE, SUSPENDED, PARKED, FAILED or
+    /// `WORKFLOW_FAILED` (else 422 with the allowed transitions). Re-issued after a failed
+    /// deprovisioning it resumes at the first object not yet deleted.
+    pub async fn request_deprovisioning(
+        &self,
+        actor: &Actor,
+        tenant_id: &TenantId,
+        instance_id: &InstanceId,
+        options: DeprovisionOptions,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Created<Accepted>> {
+        actor.authorize(tenant_id, TenantAction::Delete)?;
+        let now = self.ports.clock.now();
+        let idem = key.map(|k| {
+            let canonical = json!({
+                "tenantId": tenant_id.to_string(),
+                "instanceId": instance_id.to_string(),
+                "archiveData": options.archive_data,
+                "reason": options.reason,
+            });
+            (
+                k.scoped("DEPROVISION_INSTANCE", actor.sub()),
+                request_fingerprint(&canonical.to_string()),
+            )
+        });
+        if let Some((scoped, fp)) = &idem
+            && let Some(done) = self.replayed(scoped, fp, now).await?
+        {
+            return Ok(done);
+        }
+        let current = self.load(tenant_id, instance_id).await?;
+        let mut instance =
+            current.moved(InstanceState::PendingDeprovisioning, actor.label(), now)?;
+        let mut operation = Operation::new(
+            OperationId::generate(self.ports.ids.as_ref()),
+            *tenant_id,
+            *instance_id,
+            OperationType::Deprovision,
+            &StepName::DEPROVISION,
+            actor.label(),
+            self.ports.ids.uuid().to_string(),
+            now,
+        );
+        operation.deprovision = Some(options.clone());
+        instance.current_operation = Some(operation.id);
+        let write = InstanceWrite {
+            instance: instance.clone(),
+            expect: WriteExpect::Version(current.version),
+            guard: InstanceGuard::Keep,
+            operation: Some(OperationWrite {
+                operation: operation.clone(),
+                expect: WriteExpect::Absent,
+            }),
+            audit: Some(self.audit(
+                *tenant_id,
+                "INSTANCE_DEPROVISIONING_REQUESTED",
+                actor,
+                now,
+                json!({"instanceId": instance_id.to_string(), "operationId": operation.id.to_string(),
+                       "archiveData": options.archive_data, "reason": options.reason}),
+            )),
+            events: vec![self.event(
+                *tenant_id,
+                "INSTANCE_DEPROVISIONING_REQUESTED",
+                now,
+                json!({"eventType": "START_CLUSTER_DELETION", "tenantId": tenant_id.to_string(),
+                       "instanceId": instance_id.to_string(), "operationId": operation.id.to_string(),
+                       "archiveData": options.archive_data, "reason": options.reason,
+                       "requestedBy": actor.label(), "correlationId": operation.correlation_id}),
+            )],
+            idempotency: idem.as_ref().map(|(scoped, fp)| InstanceIdempotency {
+                key: scoped.clone(),
+                fingerprint: fp.clone(),
+                tenant_id: *tenant_id,
+                instance_id: *instance_id,
+                operation_id: operation.id,
+                created_at: now,
+                expires_at: now.plus(self.idempotency_ttl),
+            }),
+        };
+        match self.ports.instances.write_instance(write).await {
+            Ok(()) => Ok(Created {
+                value: Accepted {
+                    instance,
+                    operation,
+                },
+                replayed: false,
+            }),
+            Err(Error::IdempotencyKeyReused) => match &idem {
+                Some((scoped, fp)) => self
+                    .replayed(scoped, fp, now)
+                    .await?
+                    .ok_or(Error::IdempotencyKeyReused),
+                None => Err(Error::Internal("idempotency conflict without a key".into())),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// C3.
+    pub async fn get(
+        &self,
+        actor: &Actor,
+        tenant_id: &TenantId,
+        instance_id: &InstanceId,
+    ) -> Result<Instance> {
+        actor.authorize(tenant_id, TenantAction::Read)?;
+        self.load(tenant_id, instance_id).await
+    }
+
+    /// C1: every instance of the tenant, oldest first.
+    pub async fn list(&self, actor: &Actor, tenant_id: &TenantId) -> Result<Vec<Instance>> {
+        actor.authorize(tenant_id, TenantAction::Read)?;
+        self.live_tenant(tenant_id).await?;
+        self.ports.instances.list_instances(tenant_id).await
+    }
+
+    /// C20. An operation of a tenant outside the caller's scope is `OPERATION_NOT_FOUND`.
+    pub async fn operation(&self, actor: &Actor, id: &OperationId) -> Result<Operation> {
+        let op = self.load_operation(id).await?;
+        match actor.authorize(&op.tenant_id, TenantAction::Read) {
+            Ok(_) => Ok(op),
+            Err(Error::TenantNotFound { .. }) => Err(Error::OperationNotFound {
+                operation_id: id.to_string(),
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The resource ledger of an instance, in creation order.
+    pub async fn ledger(
+        &self,
+        actor: &Actor,
+        tenant_id: &TenantId,
+        instance_id: &InstanceId,
+    ) -> Result<Vec<LedgerEntry>> {
+        actor.authorize(tenant_id, TenantAction::Read)?;
+        let instance = self.load(tenant_id, instance_id).await?;
+        self.ports.instances.ledger(&instance.id).await
+    }
+
+    /// `dryRun` of C2: the calls provisioning would make; nothing is stored or created.
+    pub async fn plan_provisioning(
+        &self,
+        actor: &Actor,
+        tenant_id: &TenantId,
+        req: NewInstance,
+    ) -> Result<Plan> {
+        actor.authorize(tenant_id, TenantAction::Provisioning)?;
+        let tenant = self.live_tenant(tenant_id).await?;
+        let now = self.ports.clock.now();
+        let instance = self.new_instance(&tenant, req, actor, now);
+        plan_provisioning(&self.config, &instance).await
+    }
+
+    /// `dryRun` of C5: the calls deprovisioning this instance would make, from its ledger.
+    pub async fn plan_deprovisioning(
+        &self,
+        actor: &Actor,
+        tenant_id: &TenantId,
+        instance_id: &InstanceId,
+        options: DeprovisionOptions,
+    ) -> Result<Plan> {
+        actor.authorize(tenant_id, TenantAction::Delete)?;
+        let instance = self.load(tenant_id, instance_id).await?;
+        instance
+            .state
+            .transition(InstanceState::PendingDeprovisioning)?;
+        let ledger = self.ports.instances.ledger(&instance.id).await?;
+        plan_deprovisioning(&self.config, &instance, &ledger, options).await
+    }
+}

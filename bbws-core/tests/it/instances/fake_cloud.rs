@@ -1,0 +1,751 @@
+//! An in-memory cloud that keeps real state (objects are created, found, listed and deleted), so
+//! a test can assert that nothing is left behind. It enforces the AWS orderings the engine must
+//! respect (a pool with a domain cannot be deleted; a target group used by a listener rule cannot
+//! be deleted; a service needs a target group that a listener rule forwards to; archives need
+//! their source), counts every create call and every object really created, and injects faults:
+//! fail the Nth call of a kind of call for good or transiently, hang it, or "crash" right after
+//! the object is created (the future never completes, as if the process died).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use bbws_core::instance::ports::{
+    AccessPointSpec, AppClient, AppClientSpec, Archive, ArchiveSpec, AutoscalingSpec, Compute,
+    DatabaseProvisioner, DatabaseSpec, DomainSpec, FileStorage, GroupSpec, Health, HealthProbe,
+    HealthTarget, IdentityProvisioner, ListenerRuleSpec, LoadBalancer, SecretSpec, SecretStore,
+    SecretValue, ServiceSpec, Tags, TargetGroupSpec, TaskDefinitionSpec, UserPoolSpec,
+};
+use bbws_core::instance::{CloudError, CloudResource, CloudResult};
+use tokio::sync::Notify;
+
+/// The kinds of objects (and of calls) the fake knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    UserPool,
+    Domain,
+    AppClient,
+    Groups,
+    Secret,
+    Database,
+    AccessPoint,
+    /// The access point's directory on the shared file system (outlives the access point).
+    Directory,
+    TargetGroup,
+    Priority,
+    ListenerRule,
+    TaskDefinition,
+    Service,
+    Autoscaling,
+    Archive,
+    Health,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Create,
+    Delete,
+    Check,
+}
+
+#[derive(Debug, Clone)]
+pub enum FaultMode {
+    /// A permanent error.
+    Fail,
+    /// A transient (throttling) error.
+    Throttle,
+    /// Never answers.
+    Hang,
+    /// Creates the object, then never answers, and signals the notifier.
+    Crash(Arc<Notify>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub kind: Kind,
+    pub op: Op,
+    /// Which call (1-based) of that kind and op fails; `None` = every call.
+    pub nth: Option<u32>,
+    pub mode: FaultMode,
+}
+
+#[derive(Debug, Clone)]
+pub struct Object {
+    pub id: String,
+    pub tags: Tags,
+    /// A link: the pool of a domain/client/groups, the TG of a rule, ...
+    pub parent: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    objects: BTreeMap<(Kind, String), Object>,
+    /// Create calls per kind (including repeats that returned an existing object).
+    create_calls: BTreeMap<Kind, u32>,
+    /// Objects really created per kind.
+    created: BTreeMap<Kind, u32>,
+    calls: BTreeMap<(Kind, u8), u32>,
+    /// Every call in order: `"Create UserPool bbws-tenant-…"`.
+    log: Vec<String>,
+    faults: Vec<Fault>,
+    seq: u64,
+    /// Health answers to give, in order; then `Healthy`.
+    health: Vec<Health>,
+    /// Task definition revisions per family.
+    revisions: BTreeMap<String, u32>,
+}
+
+#[derive(Debug, Default)]
+pub struct FakeCloud {
+    state: Mutex<State>,
+}
+
+enum Gate {
+    Go,
+    Fail(CloudError),
+    Hang,
+    Crash(Arc<Notify>),
+}
+
+fn op_code(op: Op) -> u8 {
+    match op {
+        Op::Create => 0,
+        Op::Delete => 1,
+        Op::Check => 2,
+    }
+}
+
+impl FakeCloud {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    fn st(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn inject(&self, fault: Fault) {
+        self.st().faults.push(fault);
+    }
+
+    pub fn clear_faults(&self) {
+        self.st().faults.clear();
+    }
+
+    pub fn script_health(&self, answers: Vec<Health>) {
+        self.st().health = answers;
+    }
+
+    /// Every object that exists, as `(kind, name)`.
+    pub fn objects(&self) -> Vec<(Kind, String, Object)> {
+        self.st()
+            .objects
+            .iter()
+            .map(|((k, n), o)| (*k, n.clone(), o.clone()))
+            .collect()
+    }
+
+    /// Every object except archives.
+    pub fn live(&self) -> Vec<(Kind, String)> {
+        self.objects()
+            .into_iter()
+            .filter(|(k, _, _)| *k != Kind::Archive)
+            .map(|(k, n, _)| (k, n))
+            .collect()
+    }
+
+    pub fn archives(&self) -> Vec<String> {
+        self.objects()
+            .into_iter()
+            .filter(|(k, _, _)| *k == Kind::Archive)
+            .map(|(_, n, _)| n)
+            .collect()
+    }
+
+    pub fn create_calls(&self, kind: Kind) -> u32 {
+        self.st().create_calls.get(&kind).copied().unwrap_or(0)
+    }
+
+    pub fn created(&self, kind: Kind) -> u32 {
+        self.st().created.get(&kind).copied().unwrap_or(0)
+    }
+
+    pub fn log(&self) -> Vec<String> {
+        self.st().log.clone()
+    }
+
+    fn gate(&self, kind: Kind, op: Op, what: &str) -> Gate {
+        let mut st = self.st();
+        let n = {
+            let c = st.calls.entry((kind, op_code(op))).or_insert(0);
+            *c += 1;
+            *c
+        };
+        if op == Op::Create {
+            *st.create_calls.entry(kind).or_insert(0) += 1;
+        }
+        st.log.push(format!("{op:?} {kind:?} {what}"));
+        let hit = st
+            .faults
+            .iter()
+            .find(|f| f.kind == kind && f.op == op && f.nth.is_none_or(|k| k == n))
+            .cloned();
+        match hit.map(|f| f.mode) {
+            None => Gate::Go,
+            Some(FaultMode::Fail) => Gate::Fail(CloudError::permanent(
+                "fake",
+                &format!("{op:?}{kind:?}"),
+                format!("injected failure on call {n}"),
+            )),
+            Some(FaultMode::Throttle) => Gate::Fail(CloudError::transient(
+                "fake",
+                &format!("{op:?}{kind:?}"),
+                "ThrottlingException (injected)",
+            )),
+            Some(FaultMode::Hang) => Gate::Hang,
+            Some(FaultMode::Crash(n)) => Gate::Crash(n),
+        }
+    }
+
+    /// Runs a create: the gate, then find-or-create by name.
+    async fn create(
+        &self,
+        kind: Kind,
+        name: &str,
+        tags: &Tags,
+        parent: Option<String>,
+        check: impl FnOnce(&State) -> CloudResult<()>,
+    ) -> CloudResult<CloudResource> {
+        let crash = match self.gate(kind, Op::Create, name) {
+            Gate::Go => None,
+            Gate::Fail(e) => return Err(e),
+            Gate::Hang => return std::future::pending().await,
+            Gate::Crash(n) => Some(n),
+        };
+        let res = {
+            let mut st = self.st();
+            if let Some(o) = st.objects.get(&(kind, name.to_owned())) {
+                CloudResource::new(o.id.clone())
+            } else {
+                check(&st)?;
+                st.seq += 1;
+                let id = format!("{kind:?}-{}", st.seq).to_lowercase();
+                st.objects.insert(
+                    (kind, name.to_owned()),
+                    Object {
+                        id: id.clone(),
+                        tags: tags.clone(),
+                        parent,
+                    },
+                );
+                *st.created.entry(kind).or_insert(0) += 1;
+                CloudResource::new(id)
+            }
+        };
+        if let Some(n) = crash {
+            n.notify_one();
+            return std::future::pending().await;
+        }
+        Ok(res)
+    }
+
+    async fn delete_where(
+        &self,
+        kind: Kind,
+        what: &str,
+        pred: impl Fn(&str, &Object) -> bool,
+        check: impl FnOnce(&State, Option<&Object>) -> CloudResult<()>,
+    ) -> CloudResult<()> {
+        let crash = match self.gate(kind, Op::Delete, what) {
+            Gate::Go => None,
+            Gate::Fail(e) => return Err(e),
+            Gate::Hang => return std::future::pending().await,
+            Gate::Crash(n) => Some(n),
+        };
+        {
+            let mut st = self.st();
+            let key = st
+                .objects
+                .iter()
+                .find(|((k, n), o)| *k == kind && pred(n, o))
+                .map(|(k, _)| k.clone());
+            let obj = key.as_ref().and_then(|k| st.objects.get(k)).cloned();
+            check(&st, obj.as_ref())?;
+            if let Some(k) = key {
+                st.objects.remove(&k);
+            }
+        }
+        if let Some(n) = crash {
+            n.notify_one();
+            return std::future::pending().await;
+        }
+        Ok(())
+    }
+
+    fn find(&self, kind: Kind, name: &str) -> Option<CloudResource> {
+        self.st()
+            .objects
+            .get(&(kind, name.to_owned()))
+            .map(|o| CloudResource::new(o.id.clone()))
+    }
+
+    fn find_by_id(&self, kind: Kind, id: &str) -> Option<(String, Object)> {
+        self.st()
+            .objects
+            .iter()
+            .find(|((k, _), o)| *k == kind && o.id == id)
+            .map(|((_, n), o)| (n.clone(), o.clone()))
+    }
+}
+
+fn refuse(action: &str, why: &str) -> CloudError {
+    CloudError::permanent("fake", action, why)
+}
+
+#[async_trait]
+impl IdentityProvisioner for FakeCloud {
+    async fn create_user_pool(&self, spec: &UserPoolSpec) -> CloudResult<CloudResource> {
+        self.create(Kind::UserPool, &spec.name, &spec.tags, None, |_| Ok(()))
+            .await
+    }
+    async fn find_user_pool(&self, name: &str) -> CloudResult<Option<CloudResource>> {
+        Ok(self.find(Kind::UserPool, name))
+    }
+    async fn delete_user_pool(&self, id: &str) -> CloudResult<()> {
+        self.delete_where(
+            Kind::UserPool,
+            id,
+            |_, o| o.id == id,
+            |st, _| {
+                let has_domain = st
+                    .objects
+                    .iter()
+                    .any(|((k, _), o)| *k == Kind::Domain && o.parent.as_deref() == Some(id));
+                if has_domain {
+                    Err(refuse("DeleteUserPool", "the pool still has a domain"))
+                } else {
+                    Ok(())
+                }
+            },
+        )
+        .await?;
+        // Clients and groups go with the pool.
+        self.st().objects.retain(|(k, _), o| {
+            !(matches!(k, Kind::AppClient | Kind::Groups) && o.parent.as_deref() == Some(id))
+        });
+        Ok(())
+    }
+    async fn create_domain(&self, spec: &DomainSpec) -> CloudResult<CloudResource> {
+        let pool = spec.user_pool_id.clone();
+        if self.find_by_id(Kind::UserPool, &pool).is_none() {
+            return Err(refuse("CreateUserPoolDomain", "no such pool"));
+        }
+        self.create(Kind::Domain, &spec.prefix, &Tags::new(), Some(pool), |_| {
+            Ok(())
+        })
+        .await
+    }
+    async fn find_domain(&self, prefix: &str) -> CloudResult<Option<CloudResource>> {
+        Ok(self.find(Kind::Domain, prefix))
+    }
+    async fn delete_domain(&self, _pool: &str, prefix: &str) -> CloudResult<()> {
+        self.delete_where(Kind::Domain, prefix, |n, _| n == prefix, |_, _| Ok(()))
+            .await
+    }
+    async fn create_app_client(&self, spec: &AppClientSpec) -> CloudResult<AppClient> {
+        let r = self
+            .create(
+                Kind::AppClient,
+                &spec.name,
+                &Tags::new(),
+                Some(spec.user_pool_id.clone()),
+                |_| Ok(()),
+            )
+            .await?;
+        Ok(AppClient {
+            client_secret: SecretValue::new(format!("secret-of-{}", r.id)),
+            client_id: r.id,
+        })
+    }
+    async fn find_app_client(&self, _pool: &str, name: &str) -> CloudResult<Option<AppClient>> {
+        Ok(self.find(Kind::AppClient, name).map(|r| AppClient {
+            client_secret: SecretValue::new(format!("secret-of-{}", r.id)),
+            client_id: r.id,
+        }))
+    }
+    async fn delete_app_client(&self, _pool: &str, client_id: &str) -> CloudResult<()> {
+        self.delete_where(
+            Kind::AppClient,
+            client_id,
+            |_, o| o.id == client_id,
+            |_, _| Ok(()),
+        )
+        .await
+    }
+    async fn create_groups(&self, pool: &str, _groups: &[GroupSpec]) -> CloudResult<()> {
+        self.create(
+            Kind::Groups,
+            pool,
+            &Tags::new(),
+            Some(pool.to_owned()),
+            |_| Ok(()),
+        )
+        .await
+        .map(|_| ())
+    }
+    async fn delete_groups(&self, pool: &str, _names: &[String]) -> CloudResult<()> {
+        self.delete_where(Kind::Groups, pool, |n, _| n == pool, |_, _| Ok(()))
+            .await
+    }
+}
+
+#[async_trait]
+impl SecretStore for FakeCloud {
+    async fn create_secret(&self, spec: &SecretSpec) -> CloudResult<CloudResource> {
+        self.create(Kind::Secret, &spec.name, &spec.tags, None, |_| Ok(()))
+            .await
+            .map(|r| CloudResource::new(format!("arn:secret:{}", spec.name)).with_arn(r.id))
+    }
+    async fn find_secret(&self, name: &str) -> CloudResult<Option<CloudResource>> {
+        Ok(self
+            .find(Kind::Secret, name)
+            .map(|r| CloudResource::new(format!("arn:secret:{name}")).with_arn(r.id)))
+    }
+    async fn delete_secret(&self, id: &str, _force: bool) -> CloudResult<()> {
+        let name = id.trim_start_matches("arn:secret:").to_owned();
+        self.delete_where(Kind::Secret, id, |n, _| n == name, |_, _| Ok(()))
+            .await
+    }
+}
+
+#[async_trait]
+impl DatabaseProvisioner for FakeCloud {
+    async fn create_database(&self, spec: &DatabaseSpec) -> CloudResult<CloudResource> {
+        let secret = spec.secret_arn.trim_start_matches("arn:secret:").to_owned();
+        self.create(Kind::Database, &spec.database, &Tags::new(), None, |st| {
+            if st.objects.contains_key(&(Kind::Secret, secret)) {
+                Ok(())
+            } else {
+                Err(refuse(
+                    "CreateDatabase",
+                    "the credentials secret does not exist",
+                ))
+            }
+        })
+        .await
+        .map(|_| CloudResource::new(spec.database.clone()))
+    }
+    async fn find_database(&self, database: &str) -> CloudResult<Option<CloudResource>> {
+        Ok(self
+            .find(Kind::Database, database)
+            .map(|_| CloudResource::new(database)))
+    }
+    async fn drop_database(&self, database: &str, _user: &str) -> CloudResult<()> {
+        self.delete_where(
+            Kind::Database,
+            database,
+            |n, _| n == database,
+            |_, _| Ok(()),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl FileStorage for FakeCloud {
+    async fn create_access_point(&self, spec: &AccessPointSpec) -> CloudResult<CloudResource> {
+        let r = self
+            .create(Kind::AccessPoint, &spec.name, &spec.tags, None, |_| Ok(()))
+            .await?;
+        // The root directory is created on the shared file system and outlives the AP.
+        let mut st = self.st();
+        st.objects
+            .entry((Kind::Directory, spec.root_directory.clone()))
+            .or_insert(Object {
+                id: spec.root_directory.clone(),
+                tags: Tags::new(),
+                parent: None,
+            });
+        Ok(r)
+    }
+    async fn find_access_point(&self, name: &str) -> CloudResult<Option<CloudResource>> {
+        Ok(self.find(Kind::AccessPoint, name))
+    }
+    async fn delete_access_point(&self, id: &str) -> CloudResult<()> {
+        self.delete_where(Kind::AccessPoint, id, |_, o| o.id == id, |_, _| Ok(()))
+            .await
+    }
+    async fn purge_directory(&self, root: &str) -> CloudResult<()> {
+        self.delete_where(Kind::Directory, root, |n, _| n == root, |_, _| Ok(()))
+            .await
+    }
+}
+
+#[async_trait]
+impl LoadBalancer for FakeCloud {
+    async fn create_target_group(&self, spec: &TargetGroupSpec) -> CloudResult<CloudResource> {
+        self.create(Kind::TargetGroup, &spec.name, &spec.tags, None, |_| Ok(()))
+            .await
+    }
+    async fn find_target_group(&self, name: &str) -> CloudResult<Option<CloudResource>> {
+        Ok(self.find(Kind::TargetGroup, name))
+    }
+    async fn delete_target_group(&self, arn: &str) -> CloudResult<()> {
+        self.delete_where(
+            Kind::TargetGroup,
+            arn,
+            |_, o| o.id == arn,
+            |st, _| {
+                let in_use = st.objects.iter().any(|((k, _), o)| {
+                    *k == Kind::ListenerRule && o.parent.as_deref() == Some(arn)
+                });
+                if in_use {
+                    Err(refuse(
+                        "DeleteTargetGroup",
+                        "ResourceInUse: a listener rule uses it",
+                    ))
+                } else {
+                    Ok(())
+                }
+            },
+        )
+        .await
+    }
+    async fn reserve_priority(&self, _listener: &str, host: &str) -> CloudResult<u32> {
+        let r = self
+            .create(Kind::Priority, host, &Tags::new(), None, |_| Ok(()))
+            .await?;
+        let n: u32 =
+            r.id.rsplit('-')
+                .next()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(1);
+        Ok(100 * n)
+    }
+    async fn release_priority(&self, _listener: &str, host: &str) -> CloudResult<()> {
+        self.delete_where(Kind::Priority, host, |n, _| n == host, |_, _| Ok(()))
+            .await
+    }
+    async fn create_listener_rule(&self, spec: &ListenerRuleSpec) -> CloudResult<CloudResource> {
+        let tg = spec.target_group_arn.clone();
+        self.create(
+            Kind::ListenerRule,
+            &spec.host,
+            &spec.tags,
+            Some(tg.clone()),
+            |st| {
+                if st
+                    .objects
+                    .iter()
+                    .any(|((k, _), o)| *k == Kind::TargetGroup && o.id == tg)
+                {
+                    Ok(())
+                } else {
+                    Err(refuse("CreateRule", "TargetGroupNotFound"))
+                }
+            },
+        )
+        .await
+    }
+    async fn find_listener_rule(
+        &self,
+        _listener: &str,
+        host: &str,
+    ) -> CloudResult<Option<CloudResource>> {
+        Ok(self.find(Kind::ListenerRule, host))
+    }
+    async fn delete_listener_rule(&self, arn: &str) -> CloudResult<()> {
+        self.delete_where(Kind::ListenerRule, arn, |_, o| o.id == arn, |_, _| Ok(()))
+            .await
+    }
+}
+
+#[async_trait]
+impl Compute for FakeCloud {
+    async fn register_task_definition(
+        &self,
+        spec: &TaskDefinitionSpec,
+    ) -> CloudResult<CloudResource> {
+        let r = self
+            .create(Kind::TaskDefinition, &spec.family, &spec.tags, None, |_| {
+                Ok(())
+            })
+            .await?;
+        let rev = {
+            let mut st = self.st();
+            let rev = st.revisions.entry(spec.family.clone()).or_insert(0);
+            *rev += 1;
+            *rev
+        };
+        Ok(CloudResource::new(format!("{}:{rev}", r.id)))
+    }
+    async fn find_task_definition(&self, family: &str) -> CloudResult<Option<CloudResource>> {
+        let rev = self.st().revisions.get(family).copied().unwrap_or(0);
+        Ok(self
+            .find(Kind::TaskDefinition, family)
+            .map(|r| CloudResource::new(format!("{}:{rev}", r.id))))
+    }
+    async fn deregister_task_definitions(&self, family: &str) -> CloudResult<()> {
+        self.delete_where(
+            Kind::TaskDefinition,
+            family,
+            |n, _| n == family,
+            |_, _| Ok(()),
+        )
+        .await
+    }
+    async fn create_service(&self, spec: &ServiceSpec) -> CloudResult<CloudResource> {
+        let tg = spec.target_group_arn.clone();
+        let td = spec
+            .task_definition_arn
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        self.create(
+            Kind::Service,
+            &spec.name,
+            &spec.tags,
+            Some(tg.clone()),
+            |st| {
+                let routed = st.objects.iter().any(|((k, _), o)| {
+                    *k == Kind::ListenerRule && o.parent.as_deref() == Some(&tg)
+                });
+                let has_td = st
+                    .objects
+                    .iter()
+                    .any(|((k, _), o)| *k == Kind::TaskDefinition && o.id == td);
+                if !routed {
+                    Err(refuse(
+                        "CreateService",
+                        "the target group has no associated load balancer",
+                    ))
+                } else if !has_td {
+                    Err(refuse("CreateService", "no such task definition"))
+                } else {
+                    Ok(())
+                }
+            },
+        )
+        .await
+    }
+    async fn find_service(&self, _cluster: &str, name: &str) -> CloudResult<Option<CloudResource>> {
+        Ok(self.find(Kind::Service, name))
+    }
+    async fn delete_service(&self, _cluster: &str, name: &str) -> CloudResult<()> {
+        self.delete_where(Kind::Service, name, |n, _| n == name, |_, _| Ok(()))
+            .await
+    }
+    async fn register_autoscaling(&self, spec: &AutoscalingSpec) -> CloudResult<CloudResource> {
+        let service = spec
+            .resource_id
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        self.create(
+            Kind::Autoscaling,
+            &spec.resource_id,
+            &spec.tags,
+            None,
+            |st| {
+                if st.objects.contains_key(&(Kind::Service, service)) {
+                    Ok(())
+                } else {
+                    Err(refuse("RegisterScalableTarget", "no such service"))
+                }
+            },
+        )
+        .await
+        .map(|_| CloudResource::new(spec.resource_id.clone()))
+    }
+    async fn find_autoscaling(&self, resource_id: &str) -> CloudResult<Option<CloudResource>> {
+        Ok(self
+            .find(Kind::Autoscaling, resource_id)
+            .map(|_| CloudResource::new(resource_id)))
+    }
+    async fn deregister_autoscaling(&self, resource_id: &str) -> CloudResult<()> {
+        self.delete_where(
+            Kind::Autoscaling,
+            resource_id,
+            |n, _| n == resource_id,
+            |_, _| Ok(()),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl HealthProbe for FakeCloud {
+    async fn check(&self, target: &HealthTarget) -> CloudResult<Health> {
+        match self.gate(Kind::Health, Op::Check, &target.service_name) {
+            Gate::Go => {}
+            Gate::Fail(e) => return Err(e),
+            Gate::Hang | Gate::Crash(_) => return std::future::pending().await,
+        }
+        let mut st = self.st();
+        if !st
+            .objects
+            .contains_key(&(Kind::Service, target.service_name.clone()))
+        {
+            return Err(refuse("DescribeServices", "ServiceNotFoundException"));
+        }
+        if st.health.is_empty() {
+            Ok(Health::Healthy)
+        } else {
+            Ok(st.health.remove(0))
+        }
+    }
+}
+
+#[async_trait]
+impl Archive for FakeCloud {
+    async fn archive_database(
+        &self,
+        database: &str,
+        spec: &ArchiveSpec,
+    ) -> CloudResult<CloudResource> {
+        let db = database.to_owned();
+        let uri = format!("s3://{}/{}", spec.bucket, spec.key);
+        self.create(Kind::Archive, &uri, &spec.tags, None, |st| {
+            if st.objects.contains_key(&(Kind::Database, db)) {
+                Ok(())
+            } else {
+                Err(refuse("mysqldump", "no such database"))
+            }
+        })
+        .await
+        .map(|_| CloudResource::new(uri.clone()))
+    }
+    async fn archive_files(
+        &self,
+        access_point_id: &str,
+        root: &str,
+        spec: &ArchiveSpec,
+    ) -> CloudResult<CloudResource> {
+        let ap = access_point_id.to_owned();
+        let dir = root.to_owned();
+        let uri = format!("s3://{}/{}", spec.bucket, spec.key);
+        self.create(Kind::Archive, &uri, &spec.tags, None, |st| {
+            let has_ap = st
+                .objects
+                .iter()
+                .any(|((k, _), o)| *k == Kind::AccessPoint && o.id == ap);
+            if has_ap && st.objects.contains_key(&(Kind::Directory, dir)) {
+                Ok(())
+            } else {
+                Err(refuse("tar", "no such access point or directory"))
+            }
+        })
+        .await
+        .map(|_| CloudResource::new(uri.clone()))
+    }
+    async fn find_archive(&self, bucket: &str, key: &str) -> CloudResult<Option<CloudResource>> {
+        let uri = format!("s3://{bucket}/{key}");
+        Ok(self
+            .find(Kind::Archive, &uri)
+            .map(|_| CloudResource::new(uri)))
+    }
+}

@@ -25,9 +25,12 @@ mod org;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{
+    Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::sync::Notify;
@@ -91,7 +94,15 @@ pub struct EmbeddedStore {
     db: Arc<Database>,
     path: Option<PathBuf>,
     outbox_wake: Arc<Notify>,
+    /// Commits so far (the in-memory store makes every [`DURABLE_EVERY`]th one durable).
+    commits: Arc<AtomicU64>,
 }
+
+/// How often the in-memory store makes a durable commit. Its other commits skip the commit
+/// slot update a durable commit needs: nothing outlives the process, so durability buys it
+/// nothing, but redb only returns pages freed by non-durable commits at a durable one, so an
+/// occasional durable commit keeps a long-running memory store from growing.
+const DURABLE_EVERY: u64 = 64;
 
 impl std::fmt::Debug for EmbeddedStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -149,6 +160,7 @@ impl EmbeddedStore {
             db: Arc::new(db),
             path,
             outbox_wake: Arc::new(Notify::new()),
+            commits: Arc::default(),
         })
     }
 
@@ -170,8 +182,13 @@ impl EmbeddedStore {
         F: FnOnce(&WriteTransaction) -> Result<T> + Send + 'static,
     {
         let db = self.db.clone();
+        let in_memory = self.path.is_none();
+        let nth = self.commits.fetch_add(1, Ordering::Relaxed) + 1;
         let run = move || {
-            let tx = db.begin_write().map_err(storage)?;
+            let mut tx = db.begin_write().map_err(storage)?;
+            if in_memory && !nth.is_multiple_of(DURABLE_EVERY) {
+                tx.set_durability(Durability::None).map_err(storage)?;
+            }
             match f(&tx) {
                 Ok(v) => {
                     tx.commit().map_err(storage)?;

@@ -100,16 +100,20 @@ impl PayloadVersion {
 /// A stage prefix API Gateway puts in the path (`/prod/v1.0/...`) is removed. An event that is not
 /// an API Gateway proxy event gets a 400 response with the error envelope.
 pub async fn handle_event(router: Router, event: Value) -> Value {
-    let guess = PayloadVersion::guess(&event);
-    let (version, request) = match to_request(&event) {
+    match serde_json::to_string(&event) {
+        Ok(text) => handle_event_text(router, &text).await,
+        Err(_) => refuse(&event, &not_apigw()).await,
+    }
+}
+
+/// [`handle_event`] on the event's JSON text, as the Lambda runtime receives it: the text is
+/// read once, straight into the API Gateway request type, with no `Value` in between.
+pub async fn handle_event_text(router: Router, event: &str) -> Value {
+    let (version, request) = match to_request(event) {
         Ok(r) => r,
         Err(e) => {
-            let request_id = event
-                .pointer("/requestContext/requestId")
-                .and_then(Value::as_str)
-                .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
-            tracing::warn!(request_id = %request_id, reason = %e, "event refused");
-            return render(guess, error_response(&e, &request_id)).await;
+            let event = serde_json::from_str(event).unwrap_or(Value::Null);
+            return refuse(&event, &e).await;
         }
     };
     let request_id = request
@@ -127,29 +131,49 @@ pub async fn handle_event(router: Router, event: Value) -> Value {
     .await
 }
 
-/// Turns an event into a request for the router; a validation error when it is not an API
-/// Gateway proxy event.
-fn to_request(event: &Value) -> Result<(PayloadVersion, Request<Body>), Error> {
-    let not_apigw = || {
-        Error::field(
-            "event",
-            "Expected an API Gateway REST API (payload 1.0) or HTTP API (payload 2.0) proxy event",
-        )
-    };
+/// The error response to an event that could not be served, in the event's payload format.
+async fn refuse(event: &Value, e: &Error) -> Value {
+    let request_id = event
+        .pointer("/requestContext/requestId")
+        .and_then(Value::as_str)
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    tracing::warn!(request_id = %request_id, reason = %e, "event refused");
+    render(PayloadVersion::guess(event), error_response(e, &request_id)).await
+}
+
+fn not_apigw() -> Error {
+    Error::field(
+        "event",
+        "Expected an API Gateway REST API (payload 1.0) or HTTP API (payload 2.0) proxy event",
+    )
+}
+
+/// The two fields of an event that must agree before `lambda_http` reads it.
+#[derive(serde::Deserialize)]
+struct BodyProbe<'a> {
+    #[serde(rename = "isBase64Encoded", default)]
+    is_base64_encoded: Option<bool>,
+    #[serde(borrow, default)]
+    body: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// Turns an event's text into a request for the router; a validation error when it is not an
+/// API Gateway proxy event.
+fn to_request(event: &str) -> Result<(PayloadVersion, Request<Body>), Error> {
     // lambda_http panics on a body flagged base64 that is not, so check it first.
-    if event.get("isBase64Encoded").and_then(Value::as_bool) == Some(true)
-        && let Some(body) = event.get("body").and_then(Value::as_str)
-        && BASE64.decode(body).is_err()
+    let probe: BodyProbe<'_> = serde_json::from_str(event).map_err(|_| not_apigw())?;
+    if probe.is_base64_encoded == Some(true)
+        && let Some(body) = probe.body
+        && BASE64.decode(body.as_bytes()).is_err()
     {
         return Err(Error::field(
             "body",
             "The body is flagged base64 but is not valid base64",
         ));
     }
-    // lambda_http reads events through serde_json's RawValue, which needs JSON text; it also
-    // unwraps a few parses (a Host header that is not a host, ...), hence catch_unwind.
-    let text = serde_json::to_string(event).map_err(|_| not_apigw())?;
-    let request = catch_unwind(AssertUnwindSafe(|| lambda_http::request::from_str(&text)))
+    // lambda_http also unwraps a few parses (a Host header that is not a host, ...), hence
+    // catch_unwind.
+    let request = catch_unwind(AssertUnwindSafe(|| lambda_http::request::from_str(event)))
         .map_err(|_| not_apigw())?
         .map_err(|_| not_apigw())?;
     let (mut parts, body) = request.into_parts();
@@ -376,12 +400,22 @@ impl ApiFunction {
     /// logged and does not fail the request: the events stay in the outbox, and a later sweep
     /// (this function's or another's) publishes them once their lease lapses.
     pub async fn invoke(&self, event: Value) -> Value {
+        match serde_json::to_string(&event) {
+            Ok(text) => self.invoke_text(&text).await,
+            Err(_) => refuse(&event, &not_apigw()).await,
+        }
+    }
+
+    /// [`Self::invoke`] on the event's JSON text, as the Lambda runtime receives it.
+    pub async fn invoke_text(&self, event: &str) -> Value {
         let response = if self.sweep_due() {
-            let (response, ()) =
-                tokio::join!(handle_event(self.router.clone(), event), drain(&self.relay));
+            let (response, ()) = tokio::join!(
+                handle_event_text(self.router.clone(), event),
+                drain(&self.relay)
+            );
             response
         } else {
-            handle_event(self.router.clone(), event).await
+            handle_event_text(self.router.clone(), event).await
         };
         if take_permit(&self.wake) {
             publish_written(&self.relay).await;

@@ -192,9 +192,8 @@ def main() -> None:
             names = {
                 "handle_event": "`handle_event`: the API Gateway adapter + router + render, no drain",
                 "lambda_http_from_str": "inside it: lambda_http parsing the event text into a request",
-                "event_to_string": "inside it: the event `Value` serialised back to text for lambda_http",
                 "drain": "`drain`: the outbox relay after the request (empty outbox)",
-                "value_from_str": "before the handler (not in the `get` figure): the runtime parsing the payload into a `Value`",
+                "payload_to_raw": "the runtime's part (in the `get` figure): the payload text read into a `Box<RawValue>`",
             }
             sec.append(table(["Part", "p50", "p99"],
                              [[names.get(k, k), ms(v["p50_us"]), ms(v["p99_us"])] for k, v in parts.items()]))

@@ -27,12 +27,20 @@
 //! - every status code is checked, and the first block's bodies, so an error is never what is
 //!   timed; percentiles interpolate linearly between the closest ranks (numpy's default).
 //!
+//! Each invocation is timed as the Lambda runs it: the payload text read into a `Box<RawValue>`
+//! (the runtime's part), then [`ApiFunction::invoke_text`].
+//!
 //! `get-parts` (not in the default `--ops`) times the pieces of a get alone: the adapter and
 //! router (`handle_event`, no drain), the drain of an empty outbox, and the JSON work around the
 //! event (see [`get_parts`]).
 //!
 //! Prints (and writes to `--out`) `{"backend", "create": {"p50_us", "p90_us", "p99_us",
 //! "mean_us", "min_us", "max_us", "n"}, ..., "meta": {...}}`.
+
+/// mimalloc: the request path allocates many small, short-lived objects (JSON values, strings,
+/// headers), which it serves faster than the system allocator (see benches/README.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -42,7 +50,8 @@ use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
 use bbws_aws::dynamo::keys;
 use bbws_aws::{Backend, BackendKind};
-use bbws_lambda::apigw::{ApiFunction, drain, handle_event, lambda_backend_config};
+use bbws_lambda::apigw::{ApiFunction, drain, handle_event_text, lambda_backend_config};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -499,9 +508,13 @@ impl Bench<'_> {
             let events = self.events_for(op, b, args.block).await?;
             let mut times = Vec::with_capacity(events.len());
             for event in events {
+                // The payload as the runtime receives it; what the runtime and the function do
+                // with it is timed: the text read into a `Box<RawValue>`, then `invoke_text`.
+                let payload = serde_json::to_string(&event)?;
                 let check_event = (b == 0).then(|| event.clone());
                 let start = Instant::now();
-                let response = self.function.invoke(event).await;
+                let raw: Box<RawValue> = serde_json::from_str(&payload)?;
+                let response = self.function.invoke_text(raw.get()).await;
                 let elapsed = start.elapsed();
                 let got = expect(&response, want, op)?;
                 if let Some(e) = check_event {
@@ -524,11 +537,10 @@ impl Bench<'_> {
 }
 
 /// Where the time of a get goes, each part timed alone over the same event: `handle_event` (the
-/// API Gateway adapter and the router, no drain), `drain` (the outbox relay on an empty outbox);
-/// and the adapter's JSON work inside `handle_event`: `event_to_string` (the event `Value` back to
-/// text) and `lambda_http_from_str` (`lambda_http` reading that text into a request). Also
-/// `value_from_str`: what the Lambda runtime does before the handler runs (the payload text to a
-/// `Value`), which is not in the `get` figure.
+/// API Gateway adapter and the router, no drain; [`handle_event_text`]), `drain` (the outbox
+/// relay on an empty outbox); `payload_to_raw` (what the Lambda runtime does before the handler:
+/// the payload text read into a `Box<RawValue>`), and inside `handle_event`,
+/// `lambda_http_from_str` (`lambda_http` reading the text into a request).
 async fn get_parts(
     function: &ApiFunction,
     backend: &Backend,
@@ -542,17 +554,15 @@ async fn get_parts(
     for part in [
         "handle_event",
         "drain",
-        "event_to_string",
+        "payload_to_raw",
         "lambda_http_from_str",
-        "value_from_str",
     ] {
         let mut ns = Vec::with_capacity(n);
         for i in 0..warmup + n {
-            let e = event.clone();
             let start = Instant::now();
             let d = match part {
                 "handle_event" => {
-                    let r = handle_event(function.router().clone(), e).await;
+                    let r = handle_event_text(function.router().clone(), &text).await;
                     let d = start.elapsed();
                     expect(&r, 200, "get")?;
                     d
@@ -561,16 +571,12 @@ async fn get_parts(
                     drain(&relay).await;
                     start.elapsed()
                 }
-                "event_to_string" => {
-                    std::hint::black_box(serde_json::to_string(&e)?);
-                    start.elapsed()
-                }
-                "lambda_http_from_str" => {
-                    std::hint::black_box(lambda_http::request::from_str(&text)?);
+                "payload_to_raw" => {
+                    std::hint::black_box(serde_json::from_str::<Box<RawValue>>(&text)?);
                     start.elapsed()
                 }
                 _ => {
-                    std::hint::black_box(serde_json::from_str::<Value>(&text)?);
+                    std::hint::black_box(lambda_http::request::from_str(&text)?);
                     start.elapsed()
                 }
             };

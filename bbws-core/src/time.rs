@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Mutex;
 
-use chrono::{DateTime, Duration, SubsecRound, Utc};
+use chrono::{DateTime, Datelike as _, Duration, SubsecRound, Timelike as _, Utc};
 
 use crate::error::{Error, Result};
 
@@ -52,7 +52,36 @@ impl Timestamp {
 
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0.format("%Y-%m-%dT%H:%M:%S%.3fZ"))
+        // Every stored and returned item carries several timestamps: write the fixed layout
+        // digit by digit rather than through chrono's format-string interpreter.
+        let (d, t) = (self.0.date_naive(), self.0.time());
+        let Ok(year) = u32::try_from(d.year()) else {
+            return write!(f, "{}", self.0.format("%Y-%m-%dT%H:%M:%S%.3fZ"));
+        };
+        if year > 9999 {
+            return write!(f, "{}", self.0.format("%Y-%m-%dT%H:%M:%S%.3fZ"));
+        }
+        // A leap second shows as second 60, as chrono renders it.
+        let (sec, milli) = match t.nanosecond() / 1_000_000 {
+            ms @ 0..1000 => (t.second(), ms),
+            ms => (t.second() + 1, ms - 1000),
+        };
+        let mut buf = *b"0000-00-00T00:00:00.000Z";
+        let mut put = |at: usize, width: usize, mut v: u32| {
+            for i in (at..at + width).rev() {
+                buf[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(5, 2, d.month());
+        put(8, 2, d.day());
+        put(11, 2, t.hour());
+        put(14, 2, t.minute());
+        put(17, 2, sec);
+        put(20, 3, milli);
+        // The buffer holds ASCII digits and separators only.
+        f.write_str(std::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -117,5 +146,42 @@ mod tests {
         assert_eq!(t.to_string(), "2026-01-05T12:30:00.123Z");
         assert_eq!(t.to_string().parse::<Timestamp>().expect("round trip"), t);
         assert_eq!(t.next().to_string(), "2026-01-05T12:30:00.124Z");
+    }
+
+    fn chrono_rendering(t: Timestamp) -> String {
+        t.datetime().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    }
+
+    proptest::proptest! {
+        /// The digit-by-digit rendering is chrono's, across years 0000 to 9999 and beyond.
+        #[test]
+        fn renders_as_chrono_does(ms in -62_167_219_200_000_i64..=253_402_300_799_999_i64 * 2) {
+            if let Some(t) = Timestamp::from_millis(ms) {
+                proptest::prop_assert_eq!(t.to_string(), chrono_rendering(t));
+            }
+        }
+    }
+
+    #[test]
+    fn renders_edges_as_chrono_does() {
+        for ms in [
+            0,
+            -1,
+            1,
+            253_402_300_799_999,
+            253_402_300_800_000,
+            -62_167_219_200_000,
+            -62_167_219_200_001,
+        ] {
+            let t = Timestamp::from_millis(ms).expect("in range");
+            assert_eq!(t.to_string(), chrono_rendering(t), "{ms}");
+        }
+        let leap = chrono::NaiveDate::from_ymd_opt(2016, 12, 31)
+            .and_then(|d| d.and_hms_milli_opt(23, 59, 59, 1_500))
+            .expect("a leap second")
+            .and_utc();
+        let t = Timestamp::from_datetime(leap);
+        assert_eq!(t.to_string(), "2016-12-31T23:59:60.500Z");
+        assert_eq!(t.to_string(), chrono_rendering(t));
     }
 }

@@ -30,9 +30,12 @@ fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LOG_LEVEL")
         .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // The current span (the request's: method, path, request id, action, tenant) is on every
+    // line; the list of enclosing spans would only repeat it.
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
+        .with_span_list(false)
         .with_writer(std::io::stderr)
         .try_init();
 }

@@ -47,6 +47,8 @@ pub fn tenant_in_path(path: &str) -> Option<TenantId> {
 }
 
 /// The span every request runs in; `action` and `tenant_id` are left out when the path has none.
+/// Every field is given at creation: recording one later makes the JSON formatter parse and
+/// rewrite the span's stored fields.
 pub fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
     let path = req.uri().path();
     let request_id = req
@@ -54,21 +56,14 @@ pub fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let span = tracing::info_span!(
+    tracing::info_span!(
         "request",
         method = %req.method(),
         path = %path,
         request_id = %request_id,
-        action = tracing::field::Empty,
-        tenant_id = tracing::field::Empty,
-    );
-    if let Some(action) = action(req.method(), path) {
-        span.record("action", action);
-    }
-    if let Some(tenant) = tenant_in_path(path) {
-        span.record("tenant_id", tracing::field::display(tenant));
-    }
-    span
+        action = action(req.method(), path),
+        tenant_id = tenant_in_path(path).map(tracing::field::display),
+    )
 }
 
 /// Logs one line per request when it completes: SUCCESS or FAILURE, the HTTP status, the error

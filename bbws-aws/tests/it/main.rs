@@ -8,4 +8,5 @@ mod contract;
 mod dynamo;
 mod eventbridge;
 mod moto;
+mod org_contract;
 mod support;

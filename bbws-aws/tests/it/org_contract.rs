@@ -8,14 +8,21 @@ use std::time::Duration;
 
 use bbws_core::Error;
 use bbws_core::ErrorCode;
+use bbws_core::audit::AuditEvent;
 use bbws_core::auth::{Actor, Claims, Role};
 use bbws_core::idempotency::IdempotencyKey;
+use bbws_core::ids::{EventId, InvitationId, TeamId};
 use bbws_core::ids::{RandomIds, TenantId};
-use bbws_core::org::ports::CounterKey;
+use bbws_core::org::OrgWrite;
+use bbws_core::org::ports::{
+    CounterExpect, CounterKey, CounterOp, GuardKey, GuardOp, OrgCheck, OrgItem, OrgKey, OrgOp,
+    TokenOp,
+};
 use bbws_core::org::{
     DirectoryUser, Invitation, InvitationStatus, InvitationToken, OrgDao, OrgPorts, OrgService,
     OrgServiceConfig, OrgUnit, Parent, StoredMail, UnitName, UnitPath, UserId,
 };
+use bbws_core::ports::Expect;
 use bbws_core::store::{EmbeddedMailbox, EmbeddedStore};
 use bbws_core::tenant::{Email, Environment, Tenant, TenantStatus};
 use bbws_core::time::Clock as _;
@@ -848,6 +855,221 @@ pub async fn two_concurrent_accepts_admit_exactly_one(s: OrgSubject) {
     }
 }
 
+// ---- the store's own promises ----
+
+fn bare_write(s: &OrgSubject, tenant: TenantId) -> OrgWrite {
+    OrgWrite::new(
+        tenant,
+        AuditEvent {
+            event_id: EventId::generate(&RandomIds),
+            tenant_id: tenant,
+            event_type: "TEST_WRITE".into(),
+            timestamp: s.base.clock.now(),
+            actor: "tests".into(),
+            details: json!({}),
+        },
+    )
+}
+
+async fn refused(s: &OrgSubject, w: OrgWrite) -> Error {
+    s.dao.write_org(w).await.expect_err("refused")
+}
+
+pub async fn refused_writes_map_to_the_domain_errors_and_apply_nothing(s: OrgSubject) {
+    let t = s.tenant("Acme Corp").await;
+    let sales = s.unit(&t.id, Parent::Tenant, "Sales").await;
+    let v2 = s
+        .org
+        .rename_unit(&admin(), &t.id, sales.path, unit_name("Sales EMEA"), None)
+        .await
+        .expect("renamed");
+    let fresh = GuardKey::UnitName {
+        parent: Parent::Tenant,
+        name: unit_name("Fresh"),
+    };
+
+    // A stale version, with a guard claim in the same write: neither is applied.
+    let mut stale = v2.clone();
+    stale.version = 3;
+    let mut w = bare_write(&s, t.id);
+    w.ops.push(OrgOp::Put {
+        item: OrgItem::Unit(stale.clone()),
+        expect: Expect::Version(1),
+    });
+    w.guards.push(GuardOp::Claim {
+        key: fresh.clone(),
+        owner: "someone".into(),
+    });
+    match refused(&s, w).await {
+        Error::VersionConflict { expected, current } => assert_eq!((expected, current), (1, 2)),
+        other => panic!("{other:?}"),
+    }
+    s.unit(&t.id, Parent::Tenant, "Fresh").await;
+
+    let mut w = bare_write(&s, t.id);
+    w.ops.push(OrgOp::Put {
+        item: OrgItem::Unit(stale),
+        expect: Expect::Absent,
+    });
+    assert_eq!(refused(&s, w).await.code(), ErrorCode::Conflict);
+
+    let mut w = bare_write(&s, t.id);
+    w.ops.push(OrgOp::Delete {
+        key: OrgKey::Assignment(user_id("u-nobody")),
+        version: 1,
+    });
+    assert_eq!(refused(&s, w).await.code(), ErrorCode::AssignmentNotFound);
+
+    let unknown: TenantId = "tenant-00000000-0000-4000-8000-000000000000"
+        .parse()
+        .expect("id");
+    let mut w = bare_write(&s, unknown);
+    w.checks.push(OrgCheck::TenantActive);
+    assert_eq!(refused(&s, w).await.code(), ErrorCode::TenantNotFound);
+    let pending = s
+        .base
+        .service
+        .create(&admin(), new_tenant("Beta Ltd", Environment::Dev), None)
+        .await
+        .expect("created")
+        .value;
+    let mut w = bare_write(&s, pending.id);
+    w.checks.push(OrgCheck::TenantActive);
+    let err = refused(&s, w).await;
+    assert_eq!(err.code(), ErrorCode::TenantNotActive);
+    assert!(err.to_string().contains("PENDING"), "{err}");
+
+    let UnitPath::Division(did) = sales.path else {
+        panic!("a division")
+    };
+    let ghost = s.unit(&t.id, Parent::Division(did), "EMEA").await.path;
+    let UnitPath::Group(_, gid) = ghost else {
+        panic!("a group")
+    };
+    let mut w = bare_write(&s, t.id);
+    w.checks.push(OrgCheck::UnitActive(UnitPath::Team(
+        did,
+        gid,
+        TeamId::generate(&RandomIds),
+    )));
+    assert_eq!(refused(&s, w).await.code(), ErrorCode::TeamNotFound);
+    let mut w = bare_write(&s, t.id);
+    w.checks.push(OrgCheck::Assigned(user_id("u-nobody")));
+    assert_eq!(refused(&s, w).await.code(), ErrorCode::AssignmentNotFound);
+
+    // Counters: the bound is checked on the stored value (a missing counter is 0).
+    let children = CounterKey::Children(Parent::Tenant);
+    let mut w = bare_write(&s, t.id);
+    w.counters.push(CounterOp {
+        key: children,
+        delta: 1,
+        expect: CounterExpect::Below(2),
+    });
+    assert_eq!(
+        refused(&s, w).await.code(),
+        ErrorCode::HierarchyLimitExceeded
+    );
+    let mut w = bare_write(&s, t.id);
+    w.counters.push(CounterOp {
+        key: children,
+        delta: 0,
+        expect: CounterExpect::Equals(5),
+    });
+    match refused(&s, w).await {
+        Error::VersionConflict { expected, current } => assert_eq!((expected, current), (5, 2)),
+        other => panic!("{other:?}"),
+    }
+    let mut w = bare_write(&s, t.id);
+    w.counters.push(CounterOp {
+        key: CounterKey::Admins,
+        delta: 0,
+        expect: CounterExpect::AtLeast(1),
+    });
+    assert_eq!(
+        refused(&s, w).await.code(),
+        ErrorCode::LastAdmin,
+        "missing is 0"
+    );
+    assert_eq!(s.dao.counter(&t.id, children).await.expect("read"), 2);
+
+    // Guards: another owner's name is taken; releasing it as someone else leaves it alone.
+    let mut w = bare_write(&s, t.id);
+    w.guards.push(GuardOp::Claim {
+        key: fresh.clone(),
+        owner: "someone-else".into(),
+    });
+    assert_eq!(refused(&s, w).await.code(), ErrorCode::HierarchyExists);
+    let mut w = bare_write(&s, t.id);
+    w.guards.push(GuardOp::Release {
+        key: fresh.clone(),
+        owner: "someone-else".into(),
+    });
+    w.counters.push(CounterOp {
+        key: CounterKey::Members(TeamId::generate(&RandomIds)),
+        delta: 1,
+        expect: CounterExpect::Any,
+    });
+    s.dao
+        .write_org(w)
+        .await
+        .expect("a release of another's guard is no error");
+    assert_eq!(
+        code(
+            s.org
+                .create_unit(&admin(), &t.id, Parent::Tenant, unit_name("FRESH"), None)
+                .await
+        ),
+        ErrorCode::HierarchyExists,
+        "the guard stayed with its owner"
+    );
+
+    // Tokens point at one invitation; a live idempotency record holds its key.
+    s.invite(&t.id, "ann@acme.example", Role::Viewer).await;
+    let hash = InvitationToken::parse(&s.last_token("ann@acme.example"))
+        .expect("token")
+        .hash();
+    let mut w = bare_write(&s, t.id);
+    w.tokens.push(TokenOp::Put {
+        hash,
+        invitation: InvitationId::generate(&RandomIds),
+    });
+    assert_eq!(refused(&s, w).await.code(), ErrorCode::Conflict);
+    let key = IdempotencyKey::parse("k-1").expect("key");
+    s.org
+        .create_unit(
+            &admin(),
+            &t.id,
+            Parent::Division(did),
+            unit_name("APAC"),
+            Some(&key),
+        )
+        .await
+        .expect("created");
+    let scoped = key.scoped(&format!("CREATE_UNIT:{}", t.id), admin().sub());
+    let rec = s
+        .dao
+        .get_org_idempotency(&scoped, s.base.clock.now())
+        .await
+        .expect("read");
+    let mut rec = rec.expect("a record under the scoped key");
+    rec.created_at = s.base.clock.now();
+    let mut w = bare_write(&s, t.id);
+    w.idempotency = Some(rec.clone());
+    assert_eq!(refused(&s, w).await.code(), ErrorCode::IdempotencyKeyReused);
+    // Past its expiry the key is free, and the record reads as absent.
+    assert_eq!(
+        s.dao
+            .get_org_idempotency(&scoped, rec.expires_at)
+            .await
+            .expect("read"),
+        None
+    );
+    rec.created_at = rec.expires_at;
+    let mut w = bare_write(&s, t.id);
+    w.idempotency = Some(rec);
+    s.dao.write_org(w).await.expect("an expired key is free");
+}
+
 /// Runs every case against one backend: `$make` is an async expression giving a fresh
 /// `Subject`.
 macro_rules! org_contract_for {
@@ -868,6 +1090,7 @@ macro_rules! org_contract_for {
                 resend_rotates_the_token_up_to_the_limit,
                 expired_and_cancelled_tokens_are_refused,
                 two_concurrent_accepts_admit_exactly_one,
+                refused_writes_map_to_the_domain_errors_and_apply_nothing,
             );
         }
     };

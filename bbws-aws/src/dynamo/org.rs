@@ -990,7 +990,146 @@ impl OrgDao for DynamoStore {
 
 #[cfg(test)]
 mod tests {
+    use bbws_core::audit::AuditEvent;
+    use bbws_core::ids::{DivisionId, EventId, RandomIds};
+    use bbws_core::org::UnitName;
+    use bbws_core::tenant::Stamp;
+
     use super::*;
+
+    fn write() -> OrgWrite {
+        let at: Timestamp = "2026-01-05T12:00:00.000Z".parse().expect("time");
+        let tenant = TenantId::generate(&RandomIds);
+        let mut w = OrgWrite::new(
+            tenant,
+            AuditEvent {
+                event_id: EventId::generate(&RandomIds),
+                tenant_id: tenant,
+                event_type: "HIERARCHY_UPDATED".into(),
+                timestamp: at,
+                actor: "admin@bbws.io".into(),
+                details: json!({}),
+            },
+        );
+        let stamp = Stamp {
+            at,
+            by: "admin@bbws.io".into(),
+        };
+        let name = |n: &str| UnitName::parse(n).expect("name");
+        w.checks.push(OrgCheck::TenantActive);
+        w.ops.push(OrgOp::Put {
+            item: OrgItem::Unit(OrgUnit {
+                tenant_id: tenant,
+                path: UnitPath::Division(DivisionId::generate(&RandomIds)),
+                name: name("Sales"),
+                active: true,
+                created: stamp.clone(),
+                updated: stamp,
+                deleted: None,
+                version: 4,
+            }),
+            expect: Expect::Version(3),
+        });
+        w.guards.push(GuardOp::Release {
+            key: GuardKey::UnitName {
+                parent: Parent::Tenant,
+                name: name("Old"),
+            },
+            owner: "d".into(),
+        });
+        w.guards.push(GuardOp::Claim {
+            key: GuardKey::UnitName {
+                parent: Parent::Tenant,
+                name: name("Sales"),
+            },
+            owner: "d".into(),
+        });
+        w
+    }
+
+    const PARTS: [Part; 5] = [
+        Part::Check(0),
+        Part::Op(0),
+        Part::Release(0),
+        Part::Claim(1),
+        Part::Audit,
+    ];
+
+    fn reason(code: &str, item: &[(&str, AttributeValue)]) -> CancellationReason {
+        let mut r = CancellationReason::builder().code(code);
+        for (k, v) in item {
+            r = r.item(*k, v.clone());
+        }
+        r.build()
+    }
+
+    fn reasons(failed: &[(usize, &[(&str, AttributeValue)])]) -> Vec<CancellationReason> {
+        (0..PARTS.len())
+            .map(|i| match failed.iter().find(|(j, _)| *j == i) {
+                Some((_, item)) => reason("ConditionalCheckFailed", item),
+                None => reason("None", &[]),
+            })
+            .collect()
+    }
+
+    fn refused(c: Cancelled) -> Error {
+        match c {
+            Cancelled::Refused(e) => e,
+            Cancelled::SkipReleases(r) => panic!("expected a refusal, got releases {r:?}"),
+            Cancelled::Transient(what) => panic!("expected a refusal, got transient {what}"),
+        }
+    }
+
+    #[test]
+    fn the_first_failed_condition_in_store_order_decides() {
+        let w = write();
+        let status = [("status", s("SUSPENDED"))];
+        let e = refused(cancelled(&reasons(&[(0, &status), (3, &[])]), &PARTS, &w));
+        assert_eq!(e.code(), ErrorCode::TenantNotActive);
+        assert!(e.to_string().contains("SUSPENDED"), "{e}");
+        assert_eq!(
+            refused(cancelled(&reasons(&[(0, &[])]), &PARTS, &w)).code(),
+            ErrorCode::TenantNotFound
+        );
+        match refused(cancelled(
+            &reasons(&[(1, &[("version", n(5))]), (3, &[])]),
+            &PARTS,
+            &w,
+        )) {
+            Error::VersionConflict { expected, current } => assert_eq!((expected, current), (3, 5)),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            refused(cancelled(&reasons(&[(1, &[])]), &PARTS, &w)).code(),
+            ErrorCode::DivisionNotFound,
+            "no old item: the node is gone"
+        );
+        assert_eq!(
+            refused(cancelled(&reasons(&[(2, &[]), (3, &[])]), &PARTS, &w)).code(),
+            ErrorCode::HierarchyExists,
+            "a failed release never hides a real refusal"
+        );
+    }
+
+    #[test]
+    fn failed_releases_alone_are_dropped_races_retried() {
+        let w = write();
+        assert!(matches!(
+            cancelled(&reasons(&[(2, &[])]), &PARTS, &w),
+            Cancelled::SkipReleases(r) if r == [0]
+        ));
+        let mut rs = reasons(&[]);
+        rs[3] = reason("TransactionConflict", &[]);
+        assert!(matches!(
+            cancelled(&rs, &PARTS, &w),
+            Cancelled::Transient(_)
+        ));
+        rs[3] = reason("ValidationError", &[]);
+        assert_eq!(
+            refused(cancelled(&rs, &PARTS, &w)).code(),
+            ErrorCode::StorageError
+        );
+    }
 
     fn op(expect: CounterExpect) -> CounterOp {
         CounterOp {

@@ -855,6 +855,115 @@ pub async fn two_concurrent_accepts_admit_exactly_one(s: OrgSubject) {
     }
 }
 
+// ---- concurrency ----
+
+pub async fn two_admins_removed_at_once_leave_one(s: OrgSubject) {
+    for round in 0..3 {
+        let t = s.tenant(&format!("Acme Corp {round}")).await;
+        let (first, second) = (format!("u-{round}-a"), format!("u-{round}-b"));
+        s.assigned(
+            &t.id,
+            &first,
+            &format!("a{round}@acme.example"),
+            Role::Admin,
+        )
+        .await;
+        s.assigned(
+            &t.id,
+            &second,
+            &format!("b{round}@acme.example"),
+            Role::Admin,
+        )
+        .await;
+        let tasks: Vec<_> = [first, second]
+            .into_iter()
+            .map(|u| {
+                let org = Arc::clone(&s.org);
+                let tid = t.id;
+                tokio::spawn(async move { org.remove_user(&admin(), &tid, &user_id(&u)).await })
+            })
+            .collect();
+        let mut ok = 0;
+        for task in tasks {
+            match task.await.expect("task completes") {
+                Ok(()) => ok += 1,
+                Err(e) => assert_eq!(e.code(), ErrorCode::LastAdmin, "round {round}"),
+            }
+        }
+        assert_eq!(ok, 1, "round {round}");
+        assert_eq!(
+            s.dao
+                .counter(&t.id, CounterKey::Admins)
+                .await
+                .expect("counter"),
+            1,
+            "round {round}"
+        );
+    }
+}
+
+pub async fn concurrent_creates_respect_names_and_the_cap(s: OrgSubject) {
+    let t = s.tenant("Acme Corp").await;
+    let spellings = ["Sales", "SALES", "sales", "SaLeS", "sALES", "Sales "];
+    let tasks: Vec<_> = spellings
+        .into_iter()
+        .map(|name| {
+            let org = Arc::clone(&s.org);
+            let tid = t.id;
+            tokio::spawn(async move {
+                org.create_unit(&admin(), &tid, Parent::Tenant, unit_name(name), None)
+                    .await
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for task in tasks {
+        match task.await.expect("task completes") {
+            Ok(_) => ok += 1,
+            Err(e) => assert_eq!(e.code(), ErrorCode::HierarchyExists, "{e}"),
+        }
+    }
+    assert_eq!(ok, 1, "one name in any case");
+
+    let tasks: Vec<_> = (0..6)
+        .map(|i| {
+            let org = Arc::clone(&s.org);
+            let tid = t.id;
+            tokio::spawn(async move {
+                org.create_unit(
+                    &admin(),
+                    &tid,
+                    Parent::Tenant,
+                    unit_name(&format!("D{i}")),
+                    None,
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for task in tasks {
+        match task.await.expect("task completes") {
+            Ok(_) => ok += 1,
+            Err(e) => assert_eq!(e.code(), ErrorCode::HierarchyLimitExceeded, "{e}"),
+        }
+    }
+    assert_eq!(
+        u64::try_from(ok).expect("small"),
+        MAX_CHILDREN - 1,
+        "up to the cap"
+    );
+    let snap = s.dao.hierarchy(&t.id).await.expect("hierarchy");
+    assert_eq!(snap.units.len(), 3);
+    assert_eq!(
+        s.dao
+            .counter(&t.id, CounterKey::Children(Parent::Tenant))
+            .await
+            .expect("counter"),
+        MAX_CHILDREN
+    );
+}
+
 // ---- the store's own promises ----
 
 fn bare_write(s: &OrgSubject, tenant: TenantId) -> OrgWrite {
@@ -1091,6 +1200,8 @@ macro_rules! org_contract_for {
                 expired_and_cancelled_tokens_are_refused,
                 two_concurrent_accepts_admit_exactly_one,
                 refused_writes_map_to_the_domain_errors_and_apply_nothing,
+                two_admins_removed_at_once_leave_one,
+                concurrent_creates_respect_names_and_the_cap,
             );
         }
     };

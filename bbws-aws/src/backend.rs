@@ -21,7 +21,7 @@
 //!
 //! The organisation ports: on DynamoDB, the table ([`DynamoStore`]), Cognito
 //! ([`CognitoDirectory`]) and SES ([`SesMailer`]); locally, the embedded store's own directory
-//! and its mailbox ([`EmbeddedMailbox`], listed by `bbws mail list`). An invalid
+//! and its mailbox ([`EmbeddedMailbox`], which keeps every mail sent). An invalid
 //! `COGNITO_USER_POOL_ID`, `MAIL_FROM` or `PORTAL_URL` is refused by [`BackendConfig::from_env`].
 //! A DynamoDB backend opened without a user pool or a sender still serves the tenant API (which
 //! needs neither); it logs a warning at open, and every directory lookup or mail then fails with
@@ -242,6 +242,9 @@ pub struct Backend {
     pub mailer: Arc<dyn Mailer>,
     /// The embedded mailbox (memory and embedded backends), for listing what was sent.
     pub mailbox: Option<EmbeddedMailbox>,
+    /// The embedded store itself (memory and embedded backends), for what only it offers, such
+    /// as registering users in its local directory (`EmbeddedStore::register_user`).
+    pub embedded: Option<EmbeddedStore>,
     /// Where invitation links point (`PORTAL_URL`).
     pub portal_url: String,
 }
@@ -254,6 +257,7 @@ impl Backend {
         let local = |store: EmbeddedStore, log: EventLog| {
             let wake = store.outbox_notifier();
             let mailbox = EmbeddedMailbox::new(store.clone(), Arc::new(SystemClock));
+            let embedded = store.clone();
             let store = Arc::new(store);
             Self {
                 store: store.clone(),
@@ -263,6 +267,7 @@ impl Backend {
                 directory: store,
                 mailer: Arc::new(mailbox.clone()),
                 mailbox: Some(mailbox),
+                embedded: Some(embedded),
                 portal_url: config.portal_url.clone(),
             }
         };
@@ -321,6 +326,7 @@ impl Backend {
                     directory,
                     mailer,
                     mailbox: None,
+                    embedded: None,
                     portal_url: config.portal_url.clone(),
                 })
             }
@@ -459,6 +465,86 @@ mod tests {
         assert_eq!(
             backend.org_service().config().portal_url,
             DEFAULT_PORTAL_URL
+        );
+    }
+
+    #[tokio::test]
+    async fn a_local_backend_wires_the_organisation_service_on_its_own_store() {
+        use bbws_core::auth::{Actor, Claims, Role};
+        use bbws_core::tenant::{NewTenant, OrganizationName, TenantStatus};
+
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = BackendConfig::local(BackendKind::Memory, dir.path());
+        config.portal_url = "https://portal.bbws.test".to_owned();
+        let backend = Backend::open(&config).await.expect("opens");
+        let admin = Actor::from_claims(
+            &Claims::from_json(&serde_json::json!({
+                "sub": "sub-admin", "email": "admin@bbws.io", "cognito:groups": ["Admins"]
+            }))
+            .expect("claims"),
+        );
+        let tenants = backend.tenant_service();
+        let t = tenants
+            .create(
+                &admin,
+                NewTenant {
+                    organization_name: OrganizationName::parse("Acme Corp").expect("name"),
+                    contact_email: Email::parse("ops@acme.example").expect("email"),
+                    environment: Environment::Dev,
+                    division: None,
+                    group: None,
+                    team: None,
+                    metadata: serde_json::Map::new(),
+                },
+                None,
+            )
+            .await
+            .expect("tenant")
+            .value;
+        tenants
+            .set_status(&admin, &t.id, TenantStatus::Active, None, None)
+            .await
+            .expect("active");
+        let ann = Email::parse("ann@acme.example").expect("email");
+        backend
+            .embedded
+            .as_ref()
+            .expect("a local backend exposes its store")
+            .register_user(&DirectoryUser {
+                user_id: UserId::parse("u-ann").expect("id"),
+                email: ann.clone(),
+                enabled: true,
+            })
+            .await
+            .expect("registered");
+        let org = backend.org_service();
+        org.assign_user(&admin, &t.id, &ann, Role::Admin, None, None)
+            .await
+            .expect("found in the local directory");
+        org.create_invitation(
+            &admin,
+            &t.id,
+            &Email::parse("bob@acme.example").expect("email"),
+            Role::Viewer,
+            None,
+            None,
+        )
+        .await
+        .expect("invited");
+        let mails = backend
+            .mailbox
+            .as_ref()
+            .expect("a local backend keeps its mail")
+            .list(0, 10)
+            .expect("mailbox");
+        assert_eq!(mails.len(), 1);
+        assert!(
+            mails[0]
+                .message
+                .text
+                .contains("https://portal.bbws.test/invitations/"),
+            "{}",
+            mails[0].message.text
         );
     }
 

@@ -1,6 +1,7 @@
-//! bbws-aws integration tests: the DAO contract on every backend (in memory, embedded file,
-//! DynamoDB on a local moto server), and what only DynamoDB and EventBridge have (request
-//! counts, leases between relays, the key design, table creation, publishing).
+//! bbws-aws integration tests: the tenant and organisation DAO contracts on every backend (in
+//! memory, embedded file, DynamoDB on a local moto server), what only DynamoDB and EventBridge
+//! have (request counts, leases between relays, the key design, table creation, publishing),
+//! and the organisation domain on Cognito and SES.
 //!
 //! moto comes from the project's virtualenv (`scripts/python-env`); one server per test binary.
 
@@ -8,4 +9,6 @@ mod contract;
 mod dynamo;
 mod eventbridge;
 mod moto;
+mod org_aws;
+mod org_contract;
 mod support;

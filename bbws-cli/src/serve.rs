@@ -46,6 +46,8 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
     let backend = Backend::open(&config).await?;
     let app = router(AppState {
         tenants: backend.tenant_service(),
+        // The backend does not provide the organisation service yet.
+        org: None,
         auth: Arc::new(JwtAuthenticator::new(&secret)),
     });
 

@@ -364,6 +364,8 @@ impl ApiFunction {
         Self {
             router: router(AppState {
                 tenants: backend.tenant_service(),
+                // The backend does not provide the organisation service yet.
+                org: None,
                 auth: Arc::new(ApiGatewayAuthenticator),
             }),
             relay: backend.relay(),

@@ -84,9 +84,16 @@ impl EventPublisher for EventLog {
 }
 
 /// Appends `buf` to the log file, opening it first if this log has not yet.
-fn append(path: &Path, file: &Mutex<Option<File>>, buf: &[u8], durable: bool) -> std::io::Result<()> {
+fn append(
+    path: &Path,
+    file: &Mutex<Option<File>>,
+    buf: &[u8],
+    durable: bool,
+) -> std::io::Result<()> {
     // A panic while holding the lock leaves at worst a partial line; keep appending.
-    let mut slot = file.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut slot = file
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let f = match &mut *slot {
         Some(f) => f,
         None => slot.insert(

@@ -9,6 +9,8 @@ mod idempotency;
 mod lambda;
 mod lifecycle;
 mod openapi;
+mod org_access;
+mod org_support;
 mod pagination;
 mod support;
 mod tenants;

@@ -12,28 +12,49 @@
 //! | `EVENT_BUS_NAME` | the EventBridge bus | `bbws-events-{env}` |
 //! | `AWS_ENDPOINT_URL` | a local endpoint (moto) for every AWS client | AWS itself |
 //! | `BBWS_DATA_DIR` | the embedded store's directory | `./bbws-data` |
+//! | `COGNITO_USER_POOL_ID` | the user pool users are found in and role groups kept in (DynamoDB) | none |
+//! | `MAIL_FROM` | the SES sender of invitation mail, a verified identity (DynamoDB) | none |
+//! | `PORTAL_URL` | the customer portal; accept links are `{PORTAL_URL}/invitations/{token}` | `http://localhost:8080` |
 //!
 //! Region and credentials come from the SDK's default chains (`AWS_REGION`, `AWS_PROFILE`,
 //! `AWS_ACCESS_KEY_ID`, the Lambda role, ...); the region falls back to `af-south-1`.
+//!
+//! The organisation ports: on DynamoDB, the table ([`DynamoStore`]), Cognito
+//! ([`CognitoDirectory`]) and SES ([`SesMailer`]); locally, the embedded store's own directory
+//! and its mailbox ([`EmbeddedMailbox`], listed by `bbws mail list`). An invalid
+//! `COGNITO_USER_POOL_ID`, `MAIL_FROM` or `PORTAL_URL` is refused by [`BackendConfig::from_env`].
+//! A DynamoDB backend opened without a user pool or a sender still serves the tenant API (which
+//! needs neither); it logs a warning at open, and every directory lookup or mail then fails with
+//! an error naming the missing variable.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use bbws_core::Error;
 use bbws_core::events::{EventPublisher, OutboxRelay};
 use bbws_core::ids::RandomIds;
+use bbws_core::org::{
+    DirectoryUser, IdentityDirectory, MailMessage, Mailer, OrgDao, OrgPorts, OrgService,
+    OrgServiceConfig, TenantGroup, UserId,
+};
 use bbws_core::ports::TenantBackend;
-use bbws_core::store::{EVENT_LOG_FILE, EmbeddedStore, EventLog};
-use bbws_core::tenant::{Environment, TenantPorts, TenantService};
+use bbws_core::store::{EVENT_LOG_FILE, EmbeddedMailbox, EmbeddedStore, EventLog};
+use bbws_core::tenant::{Email, Environment, TenantPorts, TenantService};
 use bbws_core::time::SystemClock;
 use tokio::sync::Notify;
 
 use crate::AwsNames;
+use crate::cognito::{CognitoDirectory, UserPoolId};
 use crate::dynamo::DynamoStore;
 use crate::eventbridge::EventBridgePublisher;
+use crate::ses::SesMailer;
 
 /// The data directory when `BBWS_DATA_DIR` is not set.
 pub const DEFAULT_DATA_DIR: &str = "./bbws-data";
+
+/// The portal URL when `PORTAL_URL` is not set (`bbws serve`'s default address).
+pub const DEFAULT_PORTAL_URL: &str = "http://localhost:8080";
 
 /// Which store backs the services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +104,12 @@ pub struct BackendConfig {
     pub event_bus: String,
     /// An endpoint for every AWS client instead of AWS itself (a local moto server).
     pub endpoint_url: Option<String>,
+    /// The Cognito user pool of the DynamoDB backend's identity directory.
+    pub user_pool_id: Option<UserPoolId>,
+    /// The SES sender of the DynamoDB backend's mail.
+    pub mail_from: Option<Email>,
+    /// The customer portal the invitation links point at (no trailing slash needed).
+    pub portal_url: String,
 }
 
 impl BackendConfig {
@@ -96,6 +123,9 @@ impl BackendConfig {
             table: names.tenants_table,
             event_bus: names.event_bus,
             endpoint_url: None,
+            user_pool_id: None,
+            mail_from: None,
+            portal_url: DEFAULT_PORTAL_URL.to_owned(),
         }
     }
 
@@ -112,6 +142,16 @@ impl BackendConfig {
             None if var("DYNAMODB_TABLE").is_some() => BackendKind::DynamoDb,
             None => BackendKind::Embedded,
         };
+        let user_pool_id = var("COGNITO_USER_POOL_ID")
+            .map(|v| UserPoolId::parse(&v))
+            .transpose()?;
+        let mail_from = var("MAIL_FROM")
+            .map(|v| Email::parse_field(v.trim(), "MAIL_FROM"))
+            .transpose()?;
+        let portal_url = match var("PORTAL_URL") {
+            Some(u) => parse_portal_url(&u)?,
+            None => DEFAULT_PORTAL_URL.to_owned(),
+        };
         let names = AwsNames::from_lookup(environment, var);
         Ok(Self {
             kind,
@@ -120,11 +160,72 @@ impl BackendConfig {
             table: names.tenants_table,
             event_bus: names.event_bus,
             endpoint_url: var("AWS_ENDPOINT_URL"),
+            user_pool_id,
+            mail_from,
+            portal_url,
         })
     }
 }
 
-/// An open backend: the storage ports, where its events are published, and what wakes the relay.
+/// An absolute `http(s)://` URL without whitespace; a trailing slash is dropped.
+fn parse_portal_url(raw: &str) -> Result<String, Error> {
+    let u = raw.trim().trim_end_matches('/');
+    let rest = u
+        .strip_prefix("https://")
+        .or_else(|| u.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !u.chars().any(char::is_whitespace) => Ok(u.to_owned()),
+        _ => Err(Error::field(
+            "PORTAL_URL",
+            format!(
+                "Invalid portal URL '{}': expected http(s)://host[/path]",
+                raw.trim()
+            ),
+        )),
+    }
+}
+
+/// Stands in for the identity directory or the mailer of a DynamoDB backend opened without its
+/// configuration: every call fails with an error naming the missing variable.
+#[derive(Debug, Clone, Copy)]
+struct Unconfigured {
+    variable: &'static str,
+    purpose: &'static str,
+}
+
+impl Unconfigured {
+    fn error(self) -> Error {
+        Error::Internal(format!(
+            "{} is not set: the dynamodb backend needs it to {}",
+            self.variable, self.purpose
+        ))
+    }
+}
+
+#[async_trait]
+impl IdentityDirectory for Unconfigured {
+    async fn find_by_email(&self, _: &Email) -> Result<Option<DirectoryUser>, Error> {
+        Err(self.error())
+    }
+
+    async fn add_to_group(&self, _: &UserId, _: TenantGroup) -> Result<(), Error> {
+        Err(self.error())
+    }
+
+    async fn remove_from_group(&self, _: &UserId, _: TenantGroup) -> Result<(), Error> {
+        Err(self.error())
+    }
+}
+
+#[async_trait]
+impl Mailer for Unconfigured {
+    async fn send(&self, _: &MailMessage) -> Result<(), Error> {
+        Err(self.error())
+    }
+}
+
+/// An open backend: the storage ports, where its events are published, what wakes the relay,
+/// and the organisation domain's ports.
 #[derive(Debug, Clone)]
 pub struct Backend {
     pub store: Arc<dyn TenantBackend>,
@@ -133,6 +234,16 @@ pub struct Backend {
     /// writes by other processes never notify it: a Lambda drains after each request, and
     /// `bbws serve` also drains on a timer.
     pub wake: Arc<Notify>,
+    /// The organisation store: the same store (table) as `store`.
+    pub org: Arc<dyn OrgDao>,
+    /// Cognito on DynamoDB, the embedded store's local directory otherwise.
+    pub directory: Arc<dyn IdentityDirectory>,
+    /// SES on DynamoDB, the embedded mailbox otherwise.
+    pub mailer: Arc<dyn Mailer>,
+    /// The embedded mailbox (memory and embedded backends), for listing what was sent.
+    pub mailbox: Option<EmbeddedMailbox>,
+    /// Where invitation links point (`PORTAL_URL`).
+    pub portal_url: String,
 }
 
 impl Backend {
@@ -142,10 +253,17 @@ impl Backend {
     pub async fn open(config: &BackendConfig) -> Result<Self, Error> {
         let local = |store: EmbeddedStore, log: EventLog| {
             let wake = store.outbox_notifier();
+            let mailbox = EmbeddedMailbox::new(store.clone(), Arc::new(SystemClock));
+            let store = Arc::new(store);
             Self {
-                store: Arc::new(store),
+                store: store.clone(),
                 publisher: Arc::new(log),
                 wake,
+                org: store.clone(),
+                directory: store,
+                mailer: Arc::new(mailbox.clone()),
+                mailbox: Some(mailbox),
+                portal_url: config.portal_url.clone(),
             }
         };
         let log_path = config.data_dir.join(EVENT_LOG_FILE);
@@ -166,15 +284,44 @@ impl Backend {
             )),
             BackendKind::DynamoDb => {
                 let sdk = crate::sdk::load(config.endpoint_url.as_deref()).await;
-                let store = DynamoStore::new(crate::sdk::dynamodb(&sdk), &config.table);
+                let store = Arc::new(DynamoStore::new(crate::sdk::dynamodb(&sdk), &config.table));
                 let wake = store.outbox_notifier();
+                let directory: Arc<dyn IdentityDirectory> = if let Some(pool) = &config.user_pool_id
+                {
+                    Arc::new(CognitoDirectory::new(
+                        crate::sdk::cognito(&sdk),
+                        pool.clone(),
+                    ))
+                } else {
+                    tracing::warn!(
+                        "COGNITO_USER_POOL_ID is not set: user lookups and role groups will fail"
+                    );
+                    Arc::new(Unconfigured {
+                        variable: "COGNITO_USER_POOL_ID",
+                        purpose: "find users and keep their role groups",
+                    })
+                };
+                let mailer: Arc<dyn Mailer> = if let Some(from) = &config.mail_from {
+                    Arc::new(SesMailer::new(crate::sdk::sesv2(&sdk), from.clone()))
+                } else {
+                    tracing::warn!("MAIL_FROM is not set: invitation mail will not be sent");
+                    Arc::new(Unconfigured {
+                        variable: "MAIL_FROM",
+                        purpose: "send invitation mail",
+                    })
+                };
                 Ok(Self {
-                    store: Arc::new(store),
+                    store: store.clone(),
                     publisher: Arc::new(EventBridgePublisher::new(
                         crate::sdk::eventbridge(&sdk),
                         &config.event_bus,
                     )),
                     wake,
+                    org: store,
+                    directory,
+                    mailer,
+                    mailbox: None,
+                    portal_url: config.portal_url.clone(),
                 })
             }
         }
@@ -187,6 +334,23 @@ impl Backend {
             Arc::new(SystemClock),
             Arc::new(RandomIds),
         ))
+    }
+
+    /// The organisation service on this backend (hierarchy, users, invitations), with the system
+    /// clock, random ids and the configured portal URL.
+    pub fn org_service(&self) -> OrgService {
+        OrgService::new(OrgPorts {
+            org: self.org.clone(),
+            tenants: self.store.clone(),
+            directory: self.directory.clone(),
+            mailer: self.mailer.clone(),
+            clock: Arc::new(SystemClock),
+            ids: Arc::new(RandomIds),
+        })
+        .with_config(OrgServiceConfig {
+            portal_url: self.portal_url.clone(),
+            ..OrgServiceConfig::default()
+        })
     }
 
     /// The relay that publishes this backend's outbox.
@@ -247,8 +411,66 @@ mod tests {
     }
 
     #[test]
+    fn the_organisation_settings_are_parsed_once() {
+        let c = BackendConfig::from_env(env(&[])).expect("valid");
+        assert_eq!(c.user_pool_id, None);
+        assert_eq!(c.mail_from, None);
+        assert_eq!(c.portal_url, DEFAULT_PORTAL_URL);
+        let c = BackendConfig::from_env(env(&[
+            ("COGNITO_USER_POOL_ID", "af-south-1_AbC123"),
+            ("MAIL_FROM", "no-reply@bbws.io"),
+            ("PORTAL_URL", "https://portal.bbws.io/"),
+        ]))
+        .expect("valid");
+        assert_eq!(
+            c.user_pool_id.as_ref().map(UserPoolId::as_str),
+            Some("af-south-1_AbC123")
+        );
+        assert_eq!(
+            c.mail_from.as_ref().map(Email::as_str),
+            Some("no-reply@bbws.io")
+        );
+        assert_eq!(c.portal_url, "https://portal.bbws.io");
+    }
+
+    #[tokio::test]
+    async fn a_dynamodb_backend_without_pool_or_sender_names_what_is_missing() {
+        let mut config = BackendConfig::local(BackendKind::DynamoDb, "unused");
+        config.endpoint_url = Some("http://127.0.0.1:9".to_owned());
+        let backend = Backend::open(&config)
+            .await
+            .expect("opens without the network");
+        let err = backend
+            .directory
+            .find_by_email(&Email::parse("a@b.example").expect("email"))
+            .await
+            .expect_err("no pool");
+        assert!(err.to_string().contains("COGNITO_USER_POOL_ID"), "{err}");
+        let err = backend
+            .mailer
+            .send(&MailMessage {
+                to: Email::parse("a@b.example").expect("email"),
+                subject: "s".into(),
+                text: "t".into(),
+            })
+            .await
+            .expect_err("no sender");
+        assert!(err.to_string().contains("MAIL_FROM"), "{err}");
+        assert_eq!(
+            backend.org_service().config().portal_url,
+            DEFAULT_PORTAL_URL
+        );
+    }
+
+    #[test]
     fn bad_values_are_validation_errors() {
-        for bad in [[("BBWS_BACKEND", "postgres")], [("ENVIRONMENT", "staging")]] {
+        for bad in [
+            [("BBWS_BACKEND", "postgres")],
+            [("ENVIRONMENT", "staging")],
+            [("COGNITO_USER_POOL_ID", "no-underscore")],
+            [("MAIL_FROM", "not an address")],
+            [("PORTAL_URL", "portal.bbws.io")],
+        ] {
             let err = BackendConfig::from_env(env(&bad)).expect_err("refused");
             assert_eq!(err.code(), bbws_core::ErrorCode::ValidationError);
         }

@@ -1,9 +1,11 @@
-//! bbws-aws: the bbws ports on the AWS SDK (DynamoDB, EventBridge; SQS, S3, Secrets Manager,
-//! Cognito, ECS, EFS, RDS, ELBv2 to come).
+//! bbws-aws: the bbws ports on the AWS SDK (DynamoDB, EventBridge, Cognito, SES; SQS, S3,
+//! Secrets Manager, ECS, EFS, RDS, ELBv2 to come).
 //!
-//! - [`dynamo`]: [`DynamoStore`], every tenant storage port on one DynamoDB table (digest 2.5
-//!   §3.5 keys), and [`create_table`];
+//! - [`dynamo`]: [`DynamoStore`], every tenant and organisation storage port on one DynamoDB
+//!   table (digest 2.5 §3.5 keys), and [`create_table`];
 //! - [`eventbridge`]: [`EventBridgePublisher`], the outbox relay's publisher;
+//! - [`cognito`]: [`CognitoDirectory`], the organisation domain's identity directory;
+//! - [`ses`]: [`SesMailer`], its outgoing mail;
 //! - [`sdk`]: the SDK configuration and clients (HTTPS client, region, retries), built once;
 //! - [`backend`]: opens the configured backend (memory, embedded, DynamoDB) for every frontend.
 //!
@@ -11,13 +13,17 @@
 //! SDK type crosses into it.
 
 pub mod backend;
+pub mod cognito;
 pub mod dynamo;
 pub mod eventbridge;
 pub mod sdk;
+pub mod ses;
 
 pub use backend::{Backend, BackendConfig, BackendKind};
+pub use cognito::{CognitoDirectory, UserPoolId};
 pub use dynamo::{DynamoStore, create_table};
 pub use eventbridge::EventBridgePublisher;
+pub use ses::SesMailer;
 
 use bbws_core::tenant::Environment;
 

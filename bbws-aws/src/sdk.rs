@@ -84,6 +84,16 @@ pub fn eventbridge(config: &SdkConfig) -> aws_sdk_eventbridge::Client {
     )
 }
 
+/// A Cognito user-pools client (the shared configuration's retries: 3 from 100 ms).
+pub fn cognito(config: &SdkConfig) -> aws_sdk_cognitoidentityprovider::Client {
+    aws_sdk_cognitoidentityprovider::Client::new(config)
+}
+
+/// An SES v2 client (the shared configuration's retries: 3 from 100 ms).
+pub fn sesv2(config: &SdkConfig) -> aws_sdk_sesv2::Client {
+    aws_sdk_sesv2::Client::new(config)
+}
+
 /// A log-safe description of an SDK failure: the service's error code and message, or the
 /// transport failure (e.g. "connection refused"). The SDK never renders credentials or request
 /// bodies into these; callers never see them anyway (server errors answer "Internal server error").

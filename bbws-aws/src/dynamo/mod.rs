@@ -21,6 +21,7 @@
 //! page starts after it; a token whose position this listing could not have issued is a 400.
 
 pub mod keys;
+mod org;
 mod outbox;
 mod table;
 mod write;

@@ -16,7 +16,9 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, CancellationReason, Delete, Put, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem,
 };
+use bbws_core::audit::AuditEvent;
 use bbws_core::error::{Error, Result};
+use bbws_core::events::OutboxMessage;
 use bbws_core::ports::{Expect, NameGuard, TenantWrite};
 use bbws_core::records::{AuditRecord, IdempotencyRecordRecord, OutboxRecord, TenantRecord};
 use bbws_core::tenant::name_taken;
@@ -44,13 +46,16 @@ enum Cancelled {
     Transient(String),
 }
 
-fn put(store: &DynamoStore, item: Item) -> aws_sdk_dynamodb::types::builders::PutBuilder {
+pub(super) fn put(
+    store: &DynamoStore,
+    item: Item,
+) -> aws_sdk_dynamodb::types::builders::PutBuilder {
     Put::builder()
         .table_name(store.table())
         .set_item(Some(item))
 }
 
-fn with_put(put: Put) -> TransactWriteItem {
+pub(super) fn with_put(put: Put) -> TransactWriteItem {
     TransactWriteItem::builder().put(put).build()
 }
 
@@ -123,32 +128,52 @@ fn items(store: &DynamoStore, w: &TenantWrite) -> Result<(Vec<TransactWriteItem>
         }
     }
 
-    let mut audit = to_item(&AuditRecord::from(&w.audit), "audit")?;
-    audit.insert(PK.to_owned(), s(keys::tenant_pk(&id)));
-    audit.insert(SK.to_owned(), s(keys::audit_sk(&w.audit.sort_key())));
-    audit.insert(keys::ENTITY_TYPE.to_owned(), s("AUDIT"));
-    items.push(with_put(
-        put(store, audit).build().map_err(|e| build_error(&e))?,
-    ));
+    items.push(audit_put(store, &w.audit)?);
     roles.push(Role::Audit);
-
-    // The writer holds the lease on its own events: it publishes them right after the commit
-    // (`Outbox::take_written`), and other relays leave them alone unless that lease lapses.
-    let lease_until = store.lease_until();
-    for event in &w.events {
-        let rec = OutboxRecord::from(event);
-        let mut item = to_item(&rec, "outbox")?;
-        item.insert(PK.to_owned(), s(keys::OUTBOX_PK));
-        item.insert(SK.to_owned(), s(keys::outbox_sk(&rec.time, &rec.id)));
-        item.insert(keys::ENTITY_TYPE.to_owned(), s("OUTBOX"));
-        item.insert(keys::LEASE_UNTIL.to_owned(), n(lease_until));
-        item.insert(keys::LEASE_OWNER.to_owned(), s(store.owner.clone()));
-        items.push(with_put(
-            put(store, item).build().map_err(|e| build_error(&e))?,
-        ));
+    for item in outbox_puts(store, &w.events)? {
+        items.push(item);
         roles.push(Role::Outbox);
     }
     Ok((items, roles))
+}
+
+/// The audit event's item (`TENANT#{id}` / `EVENT#{timestamp}#{eventId}`).
+pub(super) fn audit_put(store: &DynamoStore, event: &AuditEvent) -> Result<TransactWriteItem> {
+    let mut audit = to_item(&AuditRecord::from(event), "audit")?;
+    audit.insert(
+        PK.to_owned(),
+        s(keys::tenant_pk(&event.tenant_id.to_string())),
+    );
+    audit.insert(SK.to_owned(), s(keys::audit_sk(&event.sort_key())));
+    audit.insert(keys::ENTITY_TYPE.to_owned(), s("AUDIT"));
+    Ok(with_put(
+        put(store, audit).build().map_err(|e| build_error(&e))?,
+    ))
+}
+
+/// The outbox items of a write. The writer holds the lease on its own events: it publishes them
+/// right after the commit (`Outbox::take_written`), and other relays leave them alone unless
+/// that lease lapses.
+pub(super) fn outbox_puts(
+    store: &DynamoStore,
+    events: &[OutboxMessage],
+) -> Result<Vec<TransactWriteItem>> {
+    let lease_until = store.lease_until();
+    events
+        .iter()
+        .map(|event| {
+            let rec = OutboxRecord::from(event);
+            let mut item = to_item(&rec, "outbox")?;
+            item.insert(PK.to_owned(), s(keys::OUTBOX_PK));
+            item.insert(SK.to_owned(), s(keys::outbox_sk(&rec.time, &rec.id)));
+            item.insert(keys::ENTITY_TYPE.to_owned(), s("OUTBOX"));
+            item.insert(keys::LEASE_UNTIL.to_owned(), n(lease_until));
+            item.insert(keys::LEASE_OWNER.to_owned(), s(store.owner.clone()));
+            Ok(with_put(
+                put(store, item).build().map_err(|e| build_error(&e))?,
+            ))
+        })
+        .collect()
 }
 
 fn failed(reasons: &[CancellationReason], roles: &[Role], role: Role) -> Option<usize> {

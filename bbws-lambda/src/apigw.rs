@@ -364,8 +364,7 @@ impl ApiFunction {
         Self {
             router: router(AppState {
                 tenants: backend.tenant_service(),
-                // The backend does not provide the organisation service yet.
-                org: None,
+                org: Some(backend.org_service()),
                 auth: Arc::new(ApiGatewayAuthenticator),
             }),
             relay: backend.relay(),

@@ -10,6 +10,7 @@ mod lambda;
 mod lifecycle;
 mod openapi;
 mod org_access;
+mod org_flows;
 mod org_support;
 mod pagination;
 mod support;

@@ -49,6 +49,7 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
     let backend = Backend::open(&config).await?;
     let app = router(AppState {
         tenants: backend.tenant_service(),
+        org: Some(backend.org_service()),
         auth: Arc::new(JwtAuthenticator::new(&secret)),
     });
 

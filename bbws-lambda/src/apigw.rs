@@ -388,6 +388,7 @@ impl ApiFunction {
         Self {
             router: router(AppState {
                 tenants: backend.tenant_service(),
+                org: Some(backend.org_service()),
                 auth: Arc::new(ApiGatewayAuthenticator),
             }),
             relay: backend.relay(),

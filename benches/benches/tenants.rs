@@ -174,6 +174,8 @@ fn bench_router(c: &mut Criterion) {
     let (svc, id) = prefilled(&rt, &admin, PREFILL);
     let app = router(AppState {
         tenants: svc,
+        // The benches measure the tenant routes only.
+        org: None,
         auth: Arc::new(JwtAuthenticator::new(SECRET)),
     });
     let auth = bearer();

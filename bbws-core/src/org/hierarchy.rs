@@ -532,20 +532,41 @@ impl OrgService {
         }
         self.access(actor, tenant, OrgAction::Manage).await?;
         let snap = self.ports.org.hierarchy(tenant).await?;
-        let mut parent = Parent::Tenant;
-        let mut target = None;
-        for name in std::iter::once(division).chain(group).chain(team) {
-            let unit = find_child(&snap, parent, name).ok_or_else(|| {
-                Error::business(
-                    parent.child_kind().not_found_code(),
-                    format!("{} '{name}' not found", parent.child_kind().noun()),
-                )
-            })?;
-            parent = unit.path.as_parent().unwrap_or(parent);
-            target = Some(unit.path);
-        }
-        let path = target.ok_or_else(|| Error::field("division", "division is required"))?;
+        let nodes = resolve_names(&snap, division, group, team)?;
+        let path = nodes
+            .last()
+            .map(|u| u.path)
+            .ok_or_else(|| Error::field("division", "division is required"))?;
         self.delete_unit(actor, tenant, path, cascade, None).await
+    }
+
+    /// H3 (C8): renames the deepest named node of the path Division → Group → Team to `name`
+    /// (`if_match` is that node's version). Returns the nodes of the path, the last one renamed.
+    #[allow(clippy::too_many_arguments)] // the path's three levels, the new name and the version
+    pub async fn rename_path(
+        &self,
+        actor: &Actor,
+        tenant: &TenantId,
+        division: &UnitName,
+        group: Option<&UnitName>,
+        team: Option<&UnitName>,
+        name: UnitName,
+        if_match: Option<u64>,
+    ) -> Result<Vec<OrgUnit>> {
+        if group.is_none() && team.is_some() {
+            return Err(Error::field("group", "A team needs a group"));
+        }
+        self.access(actor, tenant, OrgAction::Manage).await?;
+        let snap = self.ports.org.hierarchy(tenant).await?;
+        let mut nodes = resolve_names(&snap, division, group, team)?;
+        let Some(last) = nodes.pop() else {
+            return Err(Error::field("division", "division is required"));
+        };
+        let renamed = self
+            .rename_unit(actor, tenant, last.path, name, if_match)
+            .await?;
+        nodes.push(renamed);
+        Ok(nodes)
     }
 
     /// Resolves a team by its id alone (invitations name only `teamId`).
@@ -569,6 +590,28 @@ fn find_child<'a>(
     snap.units
         .iter()
         .find(|u| u.active && u.path.parent() == parent && u.name.unique_key() == name.unique_key())
+}
+
+/// The active nodes named by a path of names, from the division down.
+fn resolve_names(
+    snap: &HierarchySnapshot,
+    division: &UnitName,
+    group: Option<&UnitName>,
+    team: Option<&UnitName>,
+) -> Result<Vec<OrgUnit>> {
+    let mut parent = Parent::Tenant;
+    let mut out = Vec::new();
+    for name in std::iter::once(division).chain(group).chain(team) {
+        let unit = find_child(snap, parent, name).ok_or_else(|| {
+            Error::business(
+                parent.child_kind().not_found_code(),
+                format!("{} '{name}' not found", parent.child_kind().noun()),
+            )
+        })?;
+        parent = unit.path.as_parent().unwrap_or(parent);
+        out.push(unit.clone());
+    }
+    Ok(out)
 }
 
 fn count_children(snap: &HierarchySnapshot, path: UnitPath) -> u64 {

@@ -542,3 +542,91 @@ async fn a_cascade_larger_than_one_atomic_write_is_refused_whole() {
     let tree = o.org.tree(&platform_admin(), &t.id).await.expect("tree");
     assert_eq!(tree.divisions[0].groups.len(), 50, "nothing was deleted");
 }
+
+#[tokio::test]
+async fn the_compatibility_rename_renames_the_deepest_named_node() {
+    let o = Setup::in_memory();
+    let t = o.tenant("Acme Corp").await;
+    let path = o
+        .org
+        .ensure_path(
+            &platform_admin(),
+            &t.id,
+            unit_name("Sales"),
+            Some(unit_name("EMEA")),
+            None,
+        )
+        .await
+        .expect("created");
+    let renamed = o
+        .org
+        .rename_path(
+            &platform_admin(),
+            &t.id,
+            &unit_name("sales"),
+            Some(&unit_name("emea")),
+            None,
+            unit_name("Europe"),
+            Some(path[1].version),
+        )
+        .await
+        .expect("renamed");
+    assert_eq!(renamed.len(), 2);
+    assert_eq!(renamed[0], path[0], "the division is untouched");
+    assert_eq!(renamed[1].path, path[1].path);
+    assert_eq!(renamed[1].name.as_str(), "Europe");
+    assert_eq!(renamed[1].version, path[1].version + 1);
+
+    let err = o
+        .org
+        .rename_path(
+            &platform_admin(),
+            &t.id,
+            &unit_name("Sales"),
+            Some(&unit_name("Europe")),
+            None,
+            unit_name("Asia"),
+            Some(path[1].version),
+        )
+        .await
+        .expect_err("a stale version");
+    assert_eq!(err.code(), ErrorCode::VersionConflict);
+    let err = o
+        .org
+        .rename_path(
+            &platform_admin(),
+            &t.id,
+            &unit_name("Sales"),
+            Some(&unit_name("EMEA")),
+            None,
+            unit_name("Asia"),
+            None,
+        )
+        .await
+        .expect_err("the old name is gone");
+    assert_eq!(err.code(), ErrorCode::GroupNotFound);
+    let err = o
+        .org
+        .rename_path(
+            &member("nobody", "nobody@acme.example"),
+            &t.id,
+            &unit_name("Sales"),
+            None,
+            None,
+            unit_name("Revenue"),
+            None,
+        )
+        .await
+        .expect_err("outside the tenant");
+    assert_eq!(err.code(), ErrorCode::TenantNotFound);
+    let events: Vec<String> = o
+        .audit_of(&t.id)
+        .await
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect();
+    assert_eq!(
+        events.iter().filter(|e| *e == "HIERARCHY_UPDATED").count(),
+        1
+    );
+}

@@ -239,3 +239,76 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for OptionalJsonBody<T>
         Ok(Self(Some(parse_json(&bytes)?)))
     }
 }
+
+/// Every path parameter of a route, percent-decoded; each is parsed when a handler asks for it,
+/// and a malformed one is a 400 naming the parameter.
+#[derive(Debug, Clone, Default)]
+pub struct PathParams(pub std::collections::HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(map) = axum::extract::Path::<
+            std::collections::HashMap<String, String>,
+        >::from_request_parts(parts, state)
+        .await
+        .map_err(|_| Error::field("path", "Malformed path parameter"))?;
+        Ok(Self(map))
+    }
+}
+
+impl PathParams {
+    /// The raw value of a parameter the route has.
+    pub fn raw(&self, key: &str) -> Result<&str, Error> {
+        self.0
+            .get(key)
+            .map(String::as_str)
+            .ok_or_else(|| Error::Internal(format!("the route has no {key} parameter")))
+    }
+
+    /// A parameter parsed into an id type, if the route has it.
+    pub fn id<T: std::str::FromStr<Err = Error>>(&self, key: &str) -> Result<Option<T>, Error> {
+        self.0.get(key).map(|v| v.parse::<T>()).transpose()
+    }
+
+    /// `{tenantId}` (BR-TEN-004).
+    pub fn tenant(&self) -> Result<TenantId, Error> {
+        self.raw("tenantId")?
+            .parse::<TenantId>()
+            .map_err(|_| Error::field("tenantId", "Invalid tenant ID format"))
+    }
+
+    /// The parent the route's ids name: the tenant, a division or a group.
+    pub fn parent(&self) -> Result<bbws_core::org::Parent, Error> {
+        use bbws_core::ids::{DivisionId, GroupId};
+        use bbws_core::org::Parent;
+        let d = self.id::<DivisionId>("divisionId")?;
+        let g = self.id::<GroupId>("groupId")?;
+        Ok(match (d, g) {
+            (Some(d), Some(g)) => Parent::Group(d, g),
+            (Some(d), None) => Parent::Division(d),
+            _ => Parent::Tenant,
+        })
+    }
+
+    /// The hierarchy node the route's ids name.
+    pub fn unit(&self) -> Result<bbws_core::org::UnitPath, Error> {
+        use bbws_core::ids::{DivisionId, GroupId, TeamId};
+        use bbws_core::org::UnitPath;
+        let d = self.id::<DivisionId>("divisionId")?;
+        let g = self.id::<GroupId>("groupId")?;
+        let t = self.id::<TeamId>("teamId")?;
+        match (d, g, t) {
+            (Some(d), Some(g), Some(t)) => Ok(UnitPath::Team(d, g, t)),
+            (Some(d), Some(g), None) => Ok(UnitPath::Group(d, g)),
+            (Some(d), None, None) => Ok(UnitPath::Division(d)),
+            _ => Err(Error::Internal("the route names no hierarchy node".into())),
+        }
+    }
+
+    /// `{userId}`.
+    pub fn user(&self) -> Result<bbws_core::org::UserId, Error> {
+        bbws_core::org::UserId::parse(self.raw("userId")?)
+    }
+}

@@ -36,6 +36,87 @@ pub fn action(method: &Method, path: &str) -> Option<&'static str> {
         }
         ("POST", ["tenants", _, "lifecycle", "suspend"]) => "SUSPEND_TENANT",
         ("POST", ["tenants", _, "lifecycle", "resume"]) => "RESUME_TENANT",
+        // Hierarchy (D, G, M, H).
+        ("GET", ["tenants", _, "hierarchy"]) => "GET_HIERARCHY",
+        ("POST", ["tenants", _, "hierarchy"]) => "CREATE_HIERARCHY",
+        ("PUT", ["tenants", _, "hierarchy"]) => "UPDATE_HIERARCHY",
+        ("DELETE", ["tenants", _, "hierarchy"]) => "DELETE_HIERARCHY",
+        ("GET", ["tenants", _, "divisions"]) => "LIST_DIVISIONS",
+        ("POST", ["tenants", _, "divisions"]) => "CREATE_DIVISION",
+        ("GET", ["tenants", _, "divisions", _]) => "GET_DIVISION",
+        ("PUT", ["tenants", _, "divisions", _]) => "UPDATE_DIVISION",
+        ("DELETE", ["tenants", _, "divisions", _]) => "DELETE_DIVISION",
+        ("GET", ["tenants", _, "divisions", _, "groups"]) => "LIST_GROUPS",
+        ("POST", ["tenants", _, "divisions", _, "groups"]) => "CREATE_GROUP",
+        ("GET", ["tenants", _, "divisions", _, "groups", _]) => "GET_GROUP",
+        ("PUT", ["tenants", _, "divisions", _, "groups", _]) => "UPDATE_GROUP",
+        ("DELETE", ["tenants", _, "divisions", _, "groups", _]) => "DELETE_GROUP",
+        ("GET", ["tenants", _, "divisions", _, "groups", _, "teams"]) => "LIST_TEAMS",
+        ("POST", ["tenants", _, "divisions", _, "groups", _, "teams"]) => "CREATE_TEAM",
+        ("GET", ["tenants", _, "divisions", _, "groups", _, "teams", _]) => "GET_TEAM",
+        ("PUT", ["tenants", _, "divisions", _, "groups", _, "teams", _]) => "UPDATE_TEAM",
+        ("DELETE", ["tenants", _, "divisions", _, "groups", _, "teams", _]) => "DELETE_TEAM",
+        (
+            "GET",
+            [
+                "tenants",
+                _,
+                "divisions",
+                _,
+                "groups",
+                _,
+                "teams",
+                _,
+                "users",
+            ],
+        ) => "LIST_TEAM_USERS",
+        (
+            "POST",
+            [
+                "tenants",
+                _,
+                "divisions",
+                _,
+                "groups",
+                _,
+                "teams",
+                _,
+                "users",
+            ],
+        ) => "ADD_TEAM_USER",
+        (
+            "DELETE",
+            [
+                "tenants",
+                _,
+                "divisions",
+                _,
+                "groups",
+                _,
+                "teams",
+                _,
+                "users",
+                _,
+            ],
+        ) => "REMOVE_TEAM_USER",
+        // Users (U).
+        ("GET", ["tenants", _, "users"]) => "LIST_USERS",
+        ("POST", ["tenants", _, "users"]) => "ASSIGN_USER",
+        ("GET", ["tenants", _, "users", _]) => "GET_TENANT_USER",
+        ("PUT", ["tenants", _, "users", _]) => "UPDATE_USER_ROLE",
+        ("DELETE", ["tenants", _, "users", _]) => "REMOVE_USER",
+        ("GET", ["users", _]) => "GET_USER",
+        ("GET", ["users", _, "tenants"]) => "GET_USER_TENANTS",
+        // Invitations (I, P).
+        ("GET", ["tenants", _, "invitations"]) => "LIST_INVITATIONS",
+        ("POST", ["tenants", _, "invitations"]) => "CREATE_INVITATION",
+        ("GET", ["tenants", _, "invitations", _]) => "GET_INVITATION",
+        ("DELETE", ["tenants", _, "invitations", _]) => "CANCEL_INVITATION",
+        ("POST", ["tenants", _, "invitations", _, "resend"]) => "RESEND_INVITATION",
+        ("POST", ["tenants", _, "invitations", _, "revoke"]) => "REVOKE_INVITATION",
+        ("GET", ["invitations", _]) => "VIEW_INVITATION",
+        ("POST", ["invitations", _, "accept"]) => "ACCEPT_INVITATION",
+        ("POST", ["invitations", _, "decline"]) => "DECLINE_INVITATION",
         _ => return None,
     })
 }
@@ -44,6 +125,17 @@ pub fn action(method: &Method, path: &str) -> Option<&'static str> {
 pub fn tenant_in_path(path: &str) -> Option<TenantId> {
     let rest = path.strip_prefix("/v1.0/tenants/")?;
     rest.split('/').next()?.parse().ok()
+}
+
+/// The path as logged: an invitation token is a credential, so it is replaced by `[token]`.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix("/v1.0/invitations/") {
+        Some(rest) => {
+            let tail = rest.find('/').map_or("", |i| &rest[i..]);
+            std::borrow::Cow::Owned(format!("/v1.0/invitations/[token]{tail}"))
+        }
+        None => std::borrow::Cow::Borrowed(path),
+    }
 }
 
 /// The span every request runs in; `action` and `tenant_id` are left out when the path has none.
@@ -59,7 +151,7 @@ pub fn request_span<B>(req: &axum::http::Request<B>) -> tracing::Span {
     tracing::info_span!(
         "request",
         method = %req.method(),
-        path = %path,
+        path = %loggable_path(path),
         request_id = %request_id,
         action = action(req.method(), path),
         tenant_id = tenant_in_path(path).map(tracing::field::display),
@@ -121,9 +213,52 @@ mod tests {
             action(&Method::PATCH, &t("/status")),
             Some("UPDATE_TENANT_STATUS")
         );
+        let team = t("/divisions/d/groups/g/teams/m");
+        assert_eq!(
+            action(&Method::GET, &t("/hierarchy")),
+            Some("GET_HIERARCHY")
+        );
+        assert_eq!(
+            action(&Method::POST, &t("/divisions")),
+            Some("CREATE_DIVISION")
+        );
+        assert_eq!(action(&Method::PUT, &team), Some("UPDATE_TEAM"));
+        assert_eq!(
+            action(&Method::DELETE, &format!("{team}/users/u")),
+            Some("REMOVE_TEAM_USER")
+        );
+        assert_eq!(
+            action(&Method::PUT, &t("/users/u")),
+            Some("UPDATE_USER_ROLE")
+        );
+        assert_eq!(
+            action(&Method::GET, "/v1.0/users/u/tenants"),
+            Some("GET_USER_TENANTS")
+        );
+        assert_eq!(
+            action(&Method::POST, &t("/invitations/i/resend")),
+            Some("RESEND_INVITATION")
+        );
+        assert_eq!(
+            action(&Method::POST, "/v1.0/invitations/x/accept"),
+            Some("ACCEPT_INVITATION")
+        );
         assert_eq!(action(&Method::GET, "/v1.0/nope"), None);
         assert_eq!(action(&Method::POST, &t("")), None);
         assert_eq!(action(&Method::GET, "/tenants"), None);
+    }
+
+    #[test]
+    fn invitation_tokens_are_not_logged() {
+        assert_eq!(
+            loggable_path("/v1.0/invitations/secret-token/accept"),
+            "/v1.0/invitations/[token]/accept"
+        );
+        assert_eq!(
+            loggable_path("/v1.0/invitations/secret-token"),
+            "/v1.0/invitations/[token]"
+        );
+        assert_eq!(loggable_path("/v1.0/tenants"), "/v1.0/tenants");
     }
 
     #[test]

@@ -9,10 +9,14 @@ pub mod auth;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod hierarchy;
+pub mod invitations;
 pub mod logging;
 pub mod openapi;
+pub mod org_dto;
 pub mod public;
 pub mod tenants;
+pub mod users;
 
 use std::sync::Arc;
 
@@ -20,6 +24,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::{HeaderName, Request};
 use axum::routing::{get, post};
+use bbws_core::org::OrgService;
 use bbws_core::tenant::TenantService;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -35,7 +40,23 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub tenants: TenantService,
+    /// Hierarchy, users and invitations (authorized from the stored assignments). Without it the
+    /// organisation routes are not served.
+    pub org: Option<OrgService>,
     pub auth: Arc<dyn Authenticator>,
+}
+
+/// What the organisation handlers share.
+#[derive(Debug, Clone)]
+pub struct OrgState {
+    pub org: OrgService,
+    pub auth: Arc<dyn Authenticator>,
+}
+
+impl FromRef<OrgState> for Arc<dyn Authenticator> {
+    fn from_ref(s: &OrgState) -> Self {
+        s.auth.clone()
+    }
 }
 
 impl FromRef<AppState> for Arc<dyn Authenticator> {
@@ -44,10 +65,112 @@ impl FromRef<AppState> for Arc<dyn Authenticator> {
     }
 }
 
+/// The organisation routes: hierarchy, users, invitations.
+fn org_routes() -> Router<OrgState> {
+    use axum::routing::delete;
+    let tenant = "/v1.0/tenants/{tenantId}";
+    let division = format!("{tenant}/divisions/{{divisionId}}");
+    let group = format!("{division}/groups/{{groupId}}");
+    let team = format!("{group}/teams/{{teamId}}");
+    let invitation = format!("{tenant}/invitations/{{invitationId}}");
+    Router::new()
+        .route(
+            &format!("{tenant}/hierarchy"),
+            get(hierarchy::get_hierarchy)
+                .post(hierarchy::create_hierarchy)
+                .put(hierarchy::update_hierarchy)
+                .delete(hierarchy::delete_hierarchy),
+        )
+        .route(
+            &format!("{tenant}/divisions"),
+            get(hierarchy::list_divisions).post(hierarchy::create_division),
+        )
+        .route(
+            &division,
+            get(hierarchy::get_division)
+                .put(hierarchy::update_division)
+                .delete(hierarchy::delete_division),
+        )
+        .route(
+            &format!("{division}/groups"),
+            get(hierarchy::list_groups).post(hierarchy::create_group),
+        )
+        .route(
+            &group,
+            get(hierarchy::get_group)
+                .put(hierarchy::update_group)
+                .delete(hierarchy::delete_group),
+        )
+        .route(
+            &format!("{group}/teams"),
+            get(hierarchy::list_teams).post(hierarchy::create_team),
+        )
+        .route(
+            &team,
+            get(hierarchy::get_team)
+                .put(hierarchy::update_team)
+                .delete(hierarchy::delete_team),
+        )
+        .route(
+            &format!("{team}/users"),
+            get(hierarchy::list_team_users).post(hierarchy::add_team_user),
+        )
+        .route(
+            &format!("{team}/users/{{userId}}"),
+            delete(hierarchy::remove_team_user),
+        )
+        .route(
+            &format!("{tenant}/users"),
+            get(users::list_users).post(users::assign_user),
+        )
+        .route(
+            &format!("{tenant}/users/{{userId}}"),
+            get(users::get_tenant_user)
+                .put(users::change_role)
+                .delete(users::remove_user),
+        )
+        .route("/v1.0/users/{userId}", get(users::get_user))
+        .route("/v1.0/users/{userId}/tenants", get(users::user_tenants))
+        .route(
+            &format!("{tenant}/invitations"),
+            get(invitations::list_invitations).post(invitations::create_invitation),
+        )
+        .route(
+            &invitation,
+            get(invitations::get_invitation).delete(invitations::cancel_invitation),
+        )
+        .route(
+            &format!("{invitation}/resend"),
+            post(invitations::resend_invitation),
+        )
+        .route(
+            &format!("{invitation}/revoke"),
+            post(invitations::revoke_invitation),
+        )
+        .route(
+            "/v1.0/invitations/{token}",
+            get(invitations::view_invitation),
+        )
+        .route(
+            "/v1.0/invitations/{token}/accept",
+            post(invitations::accept_invitation),
+        )
+        .route(
+            "/v1.0/invitations/{token}/decline",
+            post(invitations::decline_invitation),
+        )
+}
+
 /// The whole API.
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static(error::REQUEST_ID);
     let tenant = "/v1.0/tenants/{tenantId}";
+    let org = state.org.clone().map(|org| {
+        org_routes().with_state(OrgState {
+            org,
+            auth: state.auth.clone(),
+        })
+    });
     Router::new()
         .route("/v1.0/health", get(public::health))
         .route("/v1.0/openapi.json", get(public::openapi_json))
@@ -85,6 +208,7 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{tenant}/park"), post(tenants::park_tenant))
         .route(&format!("{tenant}/unpark"), post(tenants::unpark_tenant))
         .route(&format!("{tenant}/audit"), get(tenants::list_audit))
+        .merge(org.unwrap_or_default())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)

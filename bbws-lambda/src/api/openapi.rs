@@ -12,7 +12,24 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 pub const TENANT_ID_PATTERN: &str =
     "^tenant-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
 
-use super::{dto, public, tenants};
+/// `div-{uuid}`.
+pub const DIVISION_ID_PATTERN: &str =
+    "^div-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+/// `grp-{uuid}`.
+pub const GROUP_ID_PATTERN: &str =
+    "^grp-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+/// `team-{uuid}`.
+pub const TEAM_ID_PATTERN: &str =
+    "^team-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+/// `inv-{uuid}`.
+pub const INVITATION_ID_PATTERN: &str =
+    "^inv-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+/// An invitation token: 43 base64url characters.
+pub const TOKEN_PATTERN: &str = "^[A-Za-z0-9_-]{43}$";
+/// A user id (the identity provider's `sub`) or, on `GET /v1.0/users/{userId}`, an e-mail.
+pub const USER_ID_PATTERN: &str = "^[A-Za-z0-9._@+:-]{1,128}$";
+
+use super::{dto, hierarchy, invitations, public, tenants, users};
 
 /// The tenant API.
 #[derive(OpenApi)]
@@ -20,7 +37,8 @@ use super::{dto, public, tenants};
     info(
         title = "bbws Tenant Management API",
         version = "1.0.0",
-        description = "Tenants of the BBWS multi-tenant WordPress platform (LLD 2.5). Errors use one envelope: \
+        description = "Tenants of the BBWS multi-tenant WordPress platform, their organisation, users and invitations (LLD 2.5, LLD 2.1.6). \
+            Roles on a tenant come from the stored user assignments. Errors use one envelope: \
             {\"error\":{\"code\",\"message\",\"details\"},\"requestId\",\"timestamp\"}."
     ),
     paths(
@@ -36,6 +54,44 @@ use super::{dto, public, tenants};
         tenants::suspend_tenant,
         tenants::resume_tenant,
         tenants::list_audit,
+        hierarchy::get_hierarchy,
+        hierarchy::create_hierarchy,
+        hierarchy::update_hierarchy,
+        hierarchy::delete_hierarchy,
+        hierarchy::list_divisions,
+        hierarchy::create_division,
+        hierarchy::get_division,
+        hierarchy::update_division,
+        hierarchy::delete_division,
+        hierarchy::list_groups,
+        hierarchy::create_group,
+        hierarchy::get_group,
+        hierarchy::update_group,
+        hierarchy::delete_group,
+        hierarchy::list_teams,
+        hierarchy::create_team,
+        hierarchy::get_team,
+        hierarchy::update_team,
+        hierarchy::delete_team,
+        hierarchy::list_team_users,
+        hierarchy::add_team_user,
+        hierarchy::remove_team_user,
+        users::list_users,
+        users::assign_user,
+        users::get_tenant_user,
+        users::change_role,
+        users::remove_user,
+        users::user_tenants,
+        users::get_user,
+        invitations::list_invitations,
+        invitations::create_invitation,
+        invitations::get_invitation,
+        invitations::cancel_invitation,
+        invitations::revoke_invitation,
+        invitations::resend_invitation,
+        invitations::view_invitation,
+        invitations::accept_invitation,
+        invitations::decline_invitation,
         public::health,
         public::openapi_json,
     ),
@@ -44,6 +100,9 @@ use super::{dto, public, tenants};
     tags(
         (name = "tenants", description = "Tenant CRUD and audit trail"),
         (name = "lifecycle", description = "Status transitions: park, unpark, suspend, resume, PATCH status"),
+        (name = "hierarchy", description = "Divisions, groups, teams, team members and the whole tree. Read: any member of the tenant; team members: Admin or Operator; changes: Admin"),
+        (name = "users", description = "A tenant's users and roles (read: Admin or Operator; changes: Admin); a user's tenants and profile (the user or a platform admin)"),
+        (name = "invitations", description = "Invitations: a tenant Admin's, and the invitee's by token (view and decline need no credentials; accept needs the invited e-mail's token)"),
         (name = "meta", description = "Health and this document"),
     )
 )]
@@ -56,7 +115,7 @@ struct Conventions;
 const ERRORS: &[(&str, &str)] = &[
     (
         "400",
-        "VALIDATION_ERROR: the request is malformed or a field is invalid (details.fields)",
+        "VALIDATION_ERROR: the request is malformed or a field is invalid (details.fields); INVITATION_EXPIRED, INVITATION_ALREADY_USED, RESEND_LIMIT_EXCEEDED, INVALID_STATE",
     ),
     (
         "401",
@@ -65,12 +124,12 @@ const ERRORS: &[(&str, &str)] = &[
     ("403", "FORBIDDEN: the caller's role does not allow this"),
     (
         "404",
-        "TENANT_NOT_FOUND or NOT_FOUND (also for tenants outside the caller's scope)",
+        "TENANT_NOT_FOUND (also for tenants outside the caller's scope), NOT_FOUND, DIVISION_NOT_FOUND, GROUP_NOT_FOUND, TEAM_NOT_FOUND, ASSIGNMENT_NOT_FOUND, USER_NOT_FOUND, INVITATION_NOT_FOUND",
     ),
     ("405", "METHOD_NOT_ALLOWED"),
     (
         "409",
-        "CONFLICT, VERSION_CONFLICT or IDEMPOTENCY_KEY_REUSED",
+        "CONFLICT, VERSION_CONFLICT, IDEMPOTENCY_KEY_REUSED, HIERARCHY_EXISTS, USER_ALREADY_ASSIGNED, DUPLICATE_INVITATION, USER_ALREADY_MEMBER",
     ),
     ("413", "PAYLOAD_TOO_LARGE"),
     (
@@ -79,7 +138,7 @@ const ERRORS: &[(&str, &str)] = &[
     ),
     (
         "422",
-        "INVALID_STATUS_TRANSITION (details.currentStatus, allowedTransitions), TENANT_DEPROVISIONED, ACTIVE_RESOURCES_EXIST",
+        "INVALID_STATUS_TRANSITION (details.currentStatus, allowedTransitions), TENANT_DEPROVISIONED, ACTIVE_RESOURCES_EXIST, TENANT_NOT_ACTIVE, HIERARCHY_NOT_EMPTY, HIERARCHY_LIMIT_EXCEEDED, LAST_ADMIN",
     ),
     ("500", "INTERNAL_ERROR"),
 ];
@@ -146,10 +205,17 @@ impl Modify for Conventions {
             }
         }
         for (path, item) in &mut doc.paths.paths {
-            let public = path == "/v1.0/health" || path == "/v1.0/openapi.json";
+            let meta = path == "/v1.0/health" || path == "/v1.0/openapi.json";
+            // Viewing and declining an invitation: the token in the path is the credential.
+            let by_token =
+                path == "/v1.0/invitations/{token}" || path == "/v1.0/invitations/{token}/decline";
+            let public = meta || by_token;
             for op in operations(item) {
                 for (code, _) in ERRORS {
-                    if public && *code != "500" {
+                    if meta && *code != "500" {
+                        continue;
+                    }
+                    if by_token && matches!(*code, "401" | "403") {
                         continue;
                     }
                     op.responses
@@ -162,6 +228,12 @@ impl Modify for Conventions {
                 for param in op.parameters.iter_mut().flatten() {
                     let pattern = match param.name.as_str() {
                         "tenantId" => TENANT_ID_PATTERN,
+                        "divisionId" => DIVISION_ID_PATTERN,
+                        "groupId" => GROUP_ID_PATTERN,
+                        "teamId" => TEAM_ID_PATTERN,
+                        "invitationId" => INVITATION_ID_PATTERN,
+                        "token" => TOKEN_PATTERN,
+                        "userId" => USER_ID_PATTERN,
                         "Idempotency-Key" => r"^[\x21-\x7e]{1,255}$",
                         "If-Match" => r#"^(\*|(W/)?"[0-9]{1,19}")$"#,
                         _ => continue,

@@ -57,7 +57,7 @@ pub fn name_filter(name: Option<String>) -> Result<Option<String>, Error> {
     Ok(name)
 }
 
-fn etag(version: u64) -> HeaderValue {
+pub fn etag(version: u64) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
 }
 
@@ -111,7 +111,11 @@ pub fn page_request(q: &QueryPairs) -> Result<PageRequest, Error> {
 }
 
 /// `_links.self` (the request as made) and `_links.next`.
-fn page_links<T>(uri: &axum::http::Uri, page: &Page<T>, keep: &[(&str, Option<&str>)]) -> Links {
+pub fn page_links<T>(
+    uri: &axum::http::Uri,
+    page: &Page<T>,
+    keep: &[(&str, Option<&str>)],
+) -> Links {
     let mut links = Links::new();
     links.insert(
         "self".into(),

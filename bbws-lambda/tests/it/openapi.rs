@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::support::{activate, admin, call, create, header_str, id_of, new_tenant, park};
 
 /// Every path the router serves.
-const PATHS: [&str; 13] = [
+const PATHS: [&str; 33] = [
     "/v1.0/health",
     "/v1.0/openapi.json",
     "/v1.0/tenants",
@@ -20,6 +20,26 @@ const PATHS: [&str; 13] = [
     "/v1.0/tenants/{tenantId}/park",
     "/v1.0/tenants/{tenantId}/status",
     "/v1.0/tenants/{tenantId}/unpark",
+    "/v1.0/tenants/{tenantId}/hierarchy",
+    "/v1.0/tenants/{tenantId}/divisions",
+    "/v1.0/tenants/{tenantId}/divisions/{divisionId}",
+    "/v1.0/tenants/{tenantId}/divisions/{divisionId}/groups",
+    "/v1.0/tenants/{tenantId}/divisions/{divisionId}/groups/{groupId}",
+    "/v1.0/tenants/{tenantId}/divisions/{divisionId}/groups/{groupId}/teams",
+    "/v1.0/tenants/{tenantId}/divisions/{divisionId}/groups/{groupId}/teams/{teamId}",
+    "/v1.0/tenants/{tenantId}/divisions/{divisionId}/groups/{groupId}/teams/{teamId}/users",
+    "/v1.0/tenants/{tenantId}/divisions/{divisionId}/groups/{groupId}/teams/{teamId}/users/{userId}",
+    "/v1.0/tenants/{tenantId}/users",
+    "/v1.0/tenants/{tenantId}/users/{userId}",
+    "/v1.0/users/{userId}",
+    "/v1.0/users/{userId}/tenants",
+    "/v1.0/tenants/{tenantId}/invitations",
+    "/v1.0/tenants/{tenantId}/invitations/{invitationId}",
+    "/v1.0/tenants/{tenantId}/invitations/{invitationId}/resend",
+    "/v1.0/tenants/{tenantId}/invitations/{invitationId}/revoke",
+    "/v1.0/invitations/{token}",
+    "/v1.0/invitations/{token}/accept",
+    "/v1.0/invitations/{token}/decline",
 ];
 
 #[tokio::test]
@@ -61,6 +81,20 @@ async fn the_openapi_document_is_public_and_pinned() {
             assert!(responses.contains_key("500"), "{what} documents 500");
             if public {
                 assert!(op.get("security").is_none(), "{what} is public");
+                continue;
+            }
+            // The token in the path is the credential of viewing and declining an invitation.
+            let by_token = (path == "/v1.0/invitations/{token}" && method == "get")
+                || path == "/v1.0/invitations/{token}/decline";
+            if by_token {
+                assert!(op.get("security").is_none(), "{what} is public");
+                assert!(
+                    !responses.contains_key("401"),
+                    "{what} needs no credentials"
+                );
+                for code in ["400", "404"] {
+                    assert!(responses.contains_key(code), "{what} documents {code}");
+                }
                 continue;
             }
             assert_eq!(op["security"], json!([{"bearerAuth": []}]), "{what}");

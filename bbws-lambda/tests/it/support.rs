@@ -9,9 +9,10 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use bbws_core::auth::Claims;
 use bbws_core::ids::RandomIds;
-use bbws_core::store::EmbeddedStore;
-use bbws_core::tenant::{TenantPorts, TenantService};
-use bbws_core::time::{SystemClock, Timestamp};
+use bbws_core::org::{DirectoryUser, OrgPorts, OrgService, OrgServiceConfig, UserId};
+use bbws_core::store::{EmbeddedMailbox, EmbeddedStore};
+use bbws_core::tenant::{Email, TenantPorts, TenantService};
+use bbws_core::time::{Clock, SystemClock, Timestamp};
 use bbws_lambda::AppState;
 use bbws_lambda::api::auth::{JwtAuthenticator, issue_token};
 use serde_json::{Value, json};
@@ -28,16 +29,98 @@ pub type Reply = (StatusCode, HeaderMap, Value);
 
 /// The whole API on a fresh in-memory store.
 pub fn app() -> Router {
+    embedded_app(Arc::new(SystemClock)).router
+}
+
+/// The portal the accept links of test invitations point to.
+pub const PORTAL: &str = "https://portal.bbws.test";
+
+/// A user of the identity provider the organisation API looks users up in.
+#[async_trait::async_trait]
+pub trait TestDirectory: Send + Sync {
+    /// Registers (or replaces) an enabled user.
+    async fn register(&self, sub: &str, email: &str);
+}
+
+/// The mail the organisation API sent.
+pub trait TestMailbox: Send + Sync {
+    /// The text of every mail sent to `to`, oldest first.
+    fn texts_to(&self, to: &str) -> Vec<String>;
+}
+
+/// The API on some backend, with the identity directory and mailbox it uses. The organisation
+/// tests take a function that builds one, so they can run on every backend.
+#[derive(Clone)]
+pub struct OrgApp {
+    pub router: Router,
+    pub directory: Arc<dyn TestDirectory>,
+    pub mailbox: Arc<dyn TestMailbox>,
+}
+
+#[derive(Debug)]
+struct EmbeddedDirectory(Arc<EmbeddedStore>);
+
+#[async_trait::async_trait]
+impl TestDirectory for EmbeddedDirectory {
+    async fn register(&self, sub: &str, email: &str) {
+        self.0
+            .register_user(&DirectoryUser {
+                user_id: UserId::parse(sub).expect("a valid user id"),
+                email: Email::parse(email).expect("a valid e-mail"),
+                enabled: true,
+            })
+            .await
+            .expect("the user is registered");
+    }
+}
+
+impl TestMailbox for EmbeddedMailbox {
+    fn texts_to(&self, to: &str) -> Vec<String> {
+        self.list(0, 100_000)
+            .expect("the mailbox can be read")
+            .into_iter()
+            .filter(|m| m.message.to.as_str().eq_ignore_ascii_case(to))
+            .map(|m| m.message.text)
+            .collect()
+    }
+}
+
+/// The whole API on a fresh in-memory store, its local directory and mailbox; the organisation
+/// service reads time from `org_clock` (a manual clock lets tests expire invitations).
+pub fn embedded_app(org_clock: Arc<dyn Clock>) -> OrgApp {
     let store = Arc::new(EmbeddedStore::in_memory().expect("an in-memory store opens"));
     let tenants = TenantService::new(TenantPorts::from_backend(
         &store,
         Arc::new(SystemClock),
         Arc::new(RandomIds),
     ));
-    bbws_lambda::router(AppState {
-        tenants,
-        auth: Arc::new(JwtAuthenticator::new(SECRET)),
+    let mailbox = EmbeddedMailbox::new((*store).clone(), org_clock.clone());
+    let org = OrgService::new(OrgPorts {
+        org: store.clone(),
+        tenants: store.clone(),
+        directory: store.clone(),
+        mailer: Arc::new(mailbox.clone()),
+        clock: org_clock,
+        ids: Arc::new(RandomIds),
     })
+    .with_config(OrgServiceConfig {
+        portal_url: PORTAL.to_owned(),
+        ..OrgServiceConfig::default()
+    });
+    OrgApp {
+        router: bbws_lambda::router(AppState {
+            tenants,
+            org: Some(org),
+            auth: Arc::new(JwtAuthenticator::new(SECRET)),
+        }),
+        directory: Arc::new(EmbeddedDirectory(store)),
+        mailbox: Arc::new(mailbox),
+    }
+}
+
+/// [`embedded_app`] with the system clock.
+pub async fn embedded_org_app() -> OrgApp {
+    embedded_app(Arc::new(SystemClock))
 }
 
 pub fn now_secs() -> u64 {

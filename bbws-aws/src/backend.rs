@@ -15,13 +15,25 @@
 //!
 //! Region and credentials come from the SDK's default chains (`AWS_REGION`, `AWS_PROFILE`,
 //! `AWS_ACCESS_KEY_ID`, the Lambda role, ...); the region falls back to `af-south-1`.
+//!
+//! Instances (digest 2.7): every backend also carries the instance store (the same store as the
+//! tenants) and the instance cloud. The memory and embedded backends use the plan recorder, which
+//! creates nothing: the engine refuses to run operations on it (`CLOUD_UNAVAILABLE`) and plans
+//! work. The DynamoDB backend uses the live AWS cloud configured by the variables of
+//! [`crate::cloud::CloudSettings`]; a missing required one is a `VALIDATION_ERROR` from
+//! [`Backend::open`], which still sends no request.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use bbws_core::Error;
 use bbws_core::events::{EventPublisher, OutboxRelay};
 use bbws_core::ids::RandomIds;
+use bbws_core::instance::{
+    InstanceBackend, InstanceCloud, InstancePorts, InstanceService, PlanRecorder, PlatformConfig,
+    ProvisioningEngine, TokioTimer,
+};
 use bbws_core::ports::TenantBackend;
 use bbws_core::store::{EVENT_LOG_FILE, EmbeddedStore, EventLog};
 use bbws_core::tenant::{Environment, TenantPorts, TenantService};
@@ -83,6 +95,9 @@ pub struct BackendConfig {
     pub event_bus: String,
     /// An endpoint for every AWS client instead of AWS itself (a local moto server).
     pub endpoint_url: Option<String>,
+    /// The instance-cloud variables as set ([`crate::cloud::CloudSettings::VARIABLES`]); parsed
+    /// when a DynamoDB backend opens.
+    pub cloud_env: BTreeMap<String, String>,
 }
 
 impl BackendConfig {
@@ -96,6 +111,7 @@ impl BackendConfig {
             table: names.tenants_table,
             event_bus: names.event_bus,
             endpoint_url: None,
+            cloud_env: BTreeMap::new(),
         }
     }
 
@@ -120,6 +136,10 @@ impl BackendConfig {
             table: names.tenants_table,
             event_bus: names.event_bus,
             endpoint_url: var("AWS_ENDPOINT_URL"),
+            cloud_env: crate::cloud::CloudSettings::VARIABLES
+                .iter()
+                .filter_map(|k| var(k).map(|v| ((*k).to_owned(), v)))
+                .collect(),
         })
     }
 }
@@ -133,6 +153,12 @@ pub struct Backend {
     /// writes by other processes never notify it: a Lambda drains after each request, and
     /// `bbws serve` also drains on a timer.
     pub wake: Arc<Notify>,
+    /// Instances, operations and the resource ledger (the same store as `store`).
+    pub instances: Arc<dyn InstanceBackend>,
+    /// The cloud instances are provisioned on: live AWS, or the plan recorder.
+    pub cloud: InstanceCloud,
+    /// The shared platform inputs (cluster, VPC, listener, ...) and the engine's budgets.
+    pub platform: PlatformConfig,
 }
 
 impl Backend {
@@ -142,10 +168,14 @@ impl Backend {
     pub async fn open(config: &BackendConfig) -> Result<Self, Error> {
         let local = |store: EmbeddedStore, log: EventLog| {
             let wake = store.outbox_notifier();
+            let store = Arc::new(store);
             Self {
-                store: Arc::new(store),
+                store: store.clone(),
                 publisher: Arc::new(log),
                 wake,
+                instances: store,
+                cloud: InstanceCloud::plan(&Arc::new(PlanRecorder::new())),
+                platform: PlatformConfig::defaults(config.environment),
             }
         };
         let log_path = config.data_dir.join(EVENT_LOG_FILE);
@@ -165,16 +195,30 @@ impl Backend {
                 EventLog::new(log_path),
             )),
             BackendKind::DynamoDb => {
+                let settings = crate::cloud::CloudSettings::from_lookup(config.environment, |k| {
+                    config.cloud_env.get(k).cloned()
+                })?;
                 let sdk = crate::sdk::load(config.endpoint_url.as_deref()).await;
                 let store = DynamoStore::new(crate::sdk::dynamodb(&sdk), &config.table);
                 let wake = store.outbox_notifier();
+                let cloud = crate::cloud::live_cloud(
+                    &sdk,
+                    &settings,
+                    crate::sdk::dynamodb(&sdk),
+                    &config.table,
+                    config.endpoint_url.is_some(),
+                );
+                let store = Arc::new(store);
                 Ok(Self {
-                    store: Arc::new(store),
+                    store: store.clone(),
                     publisher: Arc::new(EventBridgePublisher::new(
                         crate::sdk::eventbridge(&sdk),
                         &config.event_bus,
                     )),
                     wake,
+                    instances: store,
+                    cloud,
+                    platform: settings.platform,
                 })
             }
         }
@@ -187,6 +231,33 @@ impl Backend {
             Arc::new(SystemClock),
             Arc::new(RandomIds),
         ))
+    }
+
+    /// The instance service (accepting provisioning and deprovisioning, reading instances,
+    /// operations and ledgers) on this backend, with the system clock and random ids.
+    pub fn instance_service(&self) -> InstanceService {
+        InstanceService::new(
+            InstancePorts {
+                instances: self.instances.clone(),
+                tenants: self.store.clone(),
+                clock: Arc::new(SystemClock),
+                ids: Arc::new(RandomIds),
+            },
+            self.platform.clone(),
+        )
+    }
+
+    /// The engine that runs operations (`run(&operation_id)`) on this backend's cloud. On the
+    /// plan recorder it refuses with `CLOUD_UNAVAILABLE`.
+    pub fn provisioning_engine(&self) -> ProvisioningEngine {
+        ProvisioningEngine::new(
+            self.instances.clone(),
+            self.cloud.clone(),
+            self.platform.clone(),
+            Arc::new(SystemClock),
+            Arc::new(TokioTimer),
+            Arc::new(RandomIds),
+        )
     }
 
     /// The relay that publishes this backend's outbox.

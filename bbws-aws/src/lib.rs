@@ -11,6 +11,7 @@
 //! SDK type crosses into it.
 
 pub mod backend;
+pub mod cloud;
 pub mod dynamo;
 pub mod eventbridge;
 pub mod sdk;

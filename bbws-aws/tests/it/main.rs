@@ -3,9 +3,13 @@
 //! counts, leases between relays, the key design, table creation, publishing).
 //!
 //! moto comes from the project's virtualenv (`scripts/python-env`); one server per test binary.
+//! The instance tests ([`instances`]) also start a private MariaDB ([`mariadb`]) from Debian's
+//! `mariadb-server` (installed by `scripts/test` when missing).
 
 mod contract;
 mod dynamo;
 mod eventbridge;
+mod instances;
+mod mariadb;
 mod moto;
 mod support;

@@ -317,6 +317,31 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_dynamodb_backend_without_its_cloud_settings_is_refused_at_open() {
+        let config = BackendConfig::from_env(env(&[("BBWS_BACKEND", "dynamodb")])).expect("valid");
+        let err = Backend::open(&config).await.expect_err("refused");
+        assert_eq!(err.code(), bbws_core::ErrorCode::ValidationError);
+        assert!(err.to_string().contains("ALB_LISTENER_ARN"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn local_backends_plan_but_refuse_to_run_operations() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let backend = Backend::open(&BackendConfig::local(BackendKind::Memory, dir.path()))
+            .await
+            .expect("opens");
+        assert_eq!(backend.cloud.mode, bbws_core::instance::CloudMode::Plan);
+        let op = bbws_core::ids::OperationId::generate(&RandomIds);
+        let err = backend
+            .provisioning_engine()
+            .run(&op)
+            .await
+            .expect_err("refused");
+        assert_eq!(err.code(), bbws_core::ErrorCode::CloudUnavailable);
+        assert!(err.to_string().contains("plan recorder"), "{err}");
+    }
+
     #[test]
     fn bad_values_are_validation_errors() {
         for bad in [[("BBWS_BACKEND", "postgres")], [("ENVIRONMENT", "staging")]] {

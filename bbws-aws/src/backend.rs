@@ -26,7 +26,16 @@
 //! A DynamoDB backend opened without a user pool or a sender still serves the tenant API (which
 //! needs neither); it logs a warning at open, and every directory lookup or mail then fails with
 //! an error naming the missing variable.
+//! Instances (digest 2.7): every backend also carries the instance store (the same store as the
+//! tenants) and the instance cloud. The memory and embedded backends use the plan recorder, which
+//! creates nothing: the engine refuses to run operations on it (`CLOUD_UNAVAILABLE`) and plans
+//! work. The DynamoDB backend uses the live AWS cloud configured by the variables of
+//! [`crate::cloud::CloudSettings`]; once one of the platform variables is set, a missing or
+//! invalid required one is a `VALIDATION_ERROR` from [`Backend::open`], which still sends no
+//! request. With none set (a tenant API that provisions nothing), it logs a warning and uses the
+//! plan recorder, like the local backends.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -34,6 +43,10 @@ use async_trait::async_trait;
 use bbws_core::Error;
 use bbws_core::events::{EventPublisher, OutboxRelay};
 use bbws_core::ids::RandomIds;
+use bbws_core::instance::{
+    InstanceBackend, InstanceCloud, InstancePorts, InstanceService, PlanRecorder, PlatformConfig,
+    ProvisioningEngine, TokioTimer,
+};
 use bbws_core::org::{
     DirectoryUser, IdentityDirectory, MailMessage, Mailer, OrgDao, OrgPorts, OrgService,
     OrgServiceConfig, TenantGroup, UserId,
@@ -110,6 +123,9 @@ pub struct BackendConfig {
     pub mail_from: Option<Email>,
     /// The customer portal the invitation links point at (no trailing slash needed).
     pub portal_url: String,
+    /// The instance-cloud variables as set ([`crate::cloud::CloudSettings::VARIABLES`]); parsed
+    /// when a DynamoDB backend opens.
+    pub cloud_env: BTreeMap<String, String>,
 }
 
 impl BackendConfig {
@@ -126,6 +142,7 @@ impl BackendConfig {
             user_pool_id: None,
             mail_from: None,
             portal_url: DEFAULT_PORTAL_URL.to_owned(),
+            cloud_env: BTreeMap::new(),
         }
     }
 
@@ -163,6 +180,10 @@ impl BackendConfig {
             user_pool_id,
             mail_from,
             portal_url,
+            cloud_env: crate::cloud::CloudSettings::VARIABLES
+                .iter()
+                .filter_map(|k| var(k).map(|v| ((*k).to_owned(), v)))
+                .collect(),
         })
     }
 }
@@ -247,7 +268,27 @@ pub struct Backend {
     pub embedded: Option<EmbeddedStore>,
     /// Where invitation links point (`PORTAL_URL`).
     pub portal_url: String,
+    /// Instances, operations and the resource ledger (the same store as `store`).
+    pub instances: Arc<dyn InstanceBackend>,
+    /// The cloud instances are provisioned on: live AWS, or the plan recorder.
+    pub cloud: InstanceCloud,
+    /// The shared platform inputs (cluster, VPC, listener, ...) and the engine's budgets.
+    pub platform: PlatformConfig,
 }
+
+/// The instance-cloud variables naming the platform's own resources: a DynamoDB backend with
+/// none of them set has no cloud to provision on (the region and the like have defaults).
+const CLOUD_PLATFORM_VARS: [&str; 9] = [
+    "VPC_ID",
+    "PRIVATE_SUBNET_IDS",
+    "ECS_TASK_SG_ID",
+    "EFS_FILE_SYSTEM_ID",
+    "ALB_LISTENER_ARN",
+    "ECS_EXECUTION_ROLE_ARN",
+    "ECS_TASK_ROLE_ARN",
+    "WORDPRESS_IMAGE_REPO",
+    "EFS_ADMIN_TASK_DEF",
+];
 
 impl Backend {
     /// Opens the configured backend. For DynamoDB this loads the AWS SDK configuration once
@@ -264,11 +305,14 @@ impl Backend {
                 publisher: Arc::new(log),
                 wake,
                 org: store.clone(),
-                directory: store,
+                directory: store.clone(),
                 mailer: Arc::new(mailbox.clone()),
                 mailbox: Some(mailbox),
                 embedded: Some(embedded),
                 portal_url: config.portal_url.clone(),
+                instances: store,
+                cloud: InstanceCloud::plan(&Arc::new(PlanRecorder::new())),
+                platform: PlatformConfig::defaults(config.environment),
             }
         };
         let log_path = config.data_dir.join(EVENT_LOG_FILE);
@@ -288,6 +332,23 @@ impl Backend {
                 EventLog::new(log_path),
             )),
             BackendKind::DynamoDb => {
+                // Without any of the instance-cloud variables the backend serves tenants and their
+                // organisation, and instances only plan; once one is set, all must be valid.
+                let settings = if config
+                    .cloud_env
+                    .keys()
+                    .any(|k| CLOUD_PLATFORM_VARS.contains(&k.as_str()))
+                {
+                    Some(crate::cloud::CloudSettings::from_lookup(
+                        config.environment,
+                        |k| config.cloud_env.get(k).cloned(),
+                    )?)
+                } else {
+                    tracing::warn!(
+                        "no instance-cloud variables (VPC_ID, ALB_LISTENER_ARN, ...) are set: instances can be planned, not provisioned"
+                    );
+                    None
+                };
                 let sdk = crate::sdk::load(config.endpoint_url.as_deref()).await;
                 let store = Arc::new(DynamoStore::new(crate::sdk::dynamodb(&sdk), &config.table));
                 let wake = store.outbox_notifier();
@@ -315,6 +376,22 @@ impl Backend {
                         purpose: "send invitation mail",
                     })
                 };
+                let (cloud, platform) = match settings {
+                    Some(settings) => (
+                        crate::cloud::live_cloud(
+                            &sdk,
+                            &settings,
+                            crate::sdk::dynamodb(&sdk),
+                            &config.table,
+                            config.endpoint_url.is_some(),
+                        ),
+                        settings.platform,
+                    ),
+                    None => (
+                        InstanceCloud::plan(&Arc::new(PlanRecorder::new())),
+                        PlatformConfig::defaults(config.environment),
+                    ),
+                };
                 Ok(Self {
                     store: store.clone(),
                     publisher: Arc::new(EventBridgePublisher::new(
@@ -322,12 +399,15 @@ impl Backend {
                         &config.event_bus,
                     )),
                     wake,
-                    org: store,
+                    org: store.clone(),
                     directory,
                     mailer,
                     mailbox: None,
                     embedded: None,
                     portal_url: config.portal_url.clone(),
+                    instances: store,
+                    cloud,
+                    platform,
                 })
             }
         }
@@ -357,6 +437,33 @@ impl Backend {
             portal_url: self.portal_url.clone(),
             ..OrgServiceConfig::default()
         })
+    }
+
+    /// The instance service (accepting provisioning and deprovisioning, reading instances,
+    /// operations and ledgers) on this backend, with the system clock and random ids.
+    pub fn instance_service(&self) -> InstanceService {
+        InstanceService::new(
+            InstancePorts {
+                instances: self.instances.clone(),
+                tenants: self.store.clone(),
+                clock: Arc::new(SystemClock),
+                ids: Arc::new(RandomIds),
+            },
+            self.platform.clone(),
+        )
+    }
+
+    /// The engine that runs operations (`run(&operation_id)`) on this backend's cloud. On the
+    /// plan recorder it refuses with `CLOUD_UNAVAILABLE`.
+    pub fn provisioning_engine(&self) -> ProvisioningEngine {
+        ProvisioningEngine::new(
+            self.instances.clone(),
+            self.cloud.clone(),
+            self.platform.clone(),
+            Arc::new(SystemClock),
+            Arc::new(TokioTimer),
+            Arc::new(RandomIds),
+        )
     }
 
     /// The relay that publishes this backend's outbox.
@@ -414,6 +521,47 @@ mod tests {
             BackendKind::Memory,
             "an explicit backend wins"
         );
+    }
+
+    #[tokio::test]
+    async fn a_dynamodb_backend_with_part_of_its_cloud_settings_is_refused_at_open() {
+        let config =
+            BackendConfig::from_env(env(&[("BBWS_BACKEND", "dynamodb"), ("VPC_ID", "vpc-1")]))
+                .expect("valid");
+        let err = Backend::open(&config).await.expect_err("refused");
+        assert_eq!(err.code(), bbws_core::ErrorCode::ValidationError);
+        assert!(err.to_string().contains("ALB_LISTENER_ARN"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_dynamodb_backend_without_cloud_settings_serves_tenants_and_only_plans() {
+        let config = BackendConfig::from_env(env(&[("BBWS_BACKEND", "dynamodb")])).expect("valid");
+        let backend = Backend::open(&config).await.expect("opens");
+        assert_eq!(backend.cloud.mode, bbws_core::instance::CloudMode::Plan);
+        let op = bbws_core::ids::OperationId::generate(&RandomIds);
+        let err = backend
+            .provisioning_engine()
+            .run(&op)
+            .await
+            .expect_err("refused");
+        assert_eq!(err.code(), bbws_core::ErrorCode::CloudUnavailable);
+    }
+
+    #[tokio::test]
+    async fn local_backends_plan_but_refuse_to_run_operations() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let backend = Backend::open(&BackendConfig::local(BackendKind::Memory, dir.path()))
+            .await
+            .expect("opens");
+        assert_eq!(backend.cloud.mode, bbws_core::instance::CloudMode::Plan);
+        let op = bbws_core::ids::OperationId::generate(&RandomIds);
+        let err = backend
+            .provisioning_engine()
+            .run(&op)
+            .await
+            .expect_err("refused");
+        assert_eq!(err.code(), bbws_core::ErrorCode::CloudUnavailable);
+        assert!(err.to_string().contains("plan recorder"), "{err}");
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! SDK type crosses into it.
 
 pub mod backend;
+pub mod cloud;
 pub mod cognito;
 pub mod dynamo;
 pub mod eventbridge;

@@ -20,6 +20,7 @@
 //! `LastEvaluatedKey`-shaped key (`PK`, `SK`, index keys) of the page's last item, and the next
 //! page starts after it; a token whose position this listing could not have issued is a 400.
 
+pub mod instances;
 pub mod keys;
 mod org;
 mod outbox;

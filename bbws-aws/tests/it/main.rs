@@ -4,10 +4,14 @@
 //! and the organisation domain on Cognito and SES.
 //!
 //! moto comes from the project's virtualenv (`scripts/python-env`); one server per test binary.
+//! The instance tests ([`instances`]) also start a private MariaDB ([`mariadb`]) from Debian's
+//! `mariadb-server` (installed by `scripts/test` when missing).
 
 mod contract;
 mod dynamo;
 mod eventbridge;
+mod instances;
+mod mariadb;
 mod moto;
 mod org_aws;
 mod org_contract;

@@ -10,11 +10,6 @@
 //! 4 authentication/authorization, 5 not found, 6 conflict, 7 invalid state, 10 internal; 2 is a
 //! usage error.
 
-/// mimalloc: the request path allocates many small, short-lived objects (JSON values, strings,
-/// headers), which it serves faster than the system allocator (see benches/README.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod data_dir;
 mod output;
 mod serve;

@@ -37,11 +37,6 @@
 //! Prints (and writes to `--out`) `{"backend", "create": {"p50_us", "p90_us", "p99_us",
 //! "mean_us", "min_us", "max_us", "n"}, ..., "meta": {...}}`.
 
-/// mimalloc: the request path allocates many small, short-lived objects (JSON values, strings,
-/// headers), which it serves faster than the system allocator (see benches/README.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

@@ -458,7 +458,7 @@ pub async fn team(args: TeamArgs) -> Result<(), Error> {
                 let m = svc
                     .add_member(&actor, &tenant, path, &UserId::parse(&user)?)
                     .await?;
-                output::members(out, std::slice::from_ref(&m), None);
+                output::member(out, &m);
             }
             MemberCommand::List {
                 at,

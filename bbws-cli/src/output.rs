@@ -216,16 +216,19 @@ pub fn units(out: Output, items: &[OrgUnit], next: Option<&str>) {
     }
 }
 
+pub fn member(out: Output, m: &TeamMember) {
+    match out {
+        Output::Json => json_out(&TeamMemberResponse::from(m)),
+        Output::Table => members(out, std::slice::from_ref(m), None),
+    }
+}
+
 pub fn members(out: Output, items: &[TeamMember], next: Option<&str>) {
     match out {
         Output::Json => {
             let items: Vec<TeamMemberResponse> =
                 items.iter().map(TeamMemberResponse::from).collect();
-            if let [one] = items.as_slice() {
-                json_out(one);
-            } else {
-                page_json(&items, next);
-            }
+            page_json(&items, next);
         }
         Output::Table => {
             let mut tb = table(&["userId", "email", "teamId", "addedAt"]);

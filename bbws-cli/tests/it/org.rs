@@ -151,8 +151,44 @@ fn hierarchy_is_created_listed_shown_and_deleted_only_with_cascade() {
     );
     assert_eq!(code(&stale), Some(6), "{}", stderr(&stale));
 
+    ok(
+        d,
+        &["user", "add", "--email", "mo@orgcli.test", "--sub", "mo-1"],
+    );
+    ok(
+        d,
+        &[
+            "user",
+            "assign",
+            "--tenant",
+            &t,
+            "--email",
+            "mo@orgcli.test",
+            "--role",
+            "admin",
+        ],
+    );
+    let team_at = [
+        "--tenant",
+        &t,
+        "--division",
+        &div,
+        "--group",
+        &grp,
+        "--team",
+        &team,
+    ];
+    let mut add = vec!["team", "member", "add", "--user", "mo-1"];
+    add.extend(team_at);
+    assert_eq!(ok(d, &add)["userId"], "mo-1");
+    let mut list = vec!["team", "member", "list"];
+    list.extend(team_at);
+    assert_eq!(ok(d, &list)["items"][0]["email"], "mo@orgcli.test");
+
     let tree = ok(d, &["hierarchy", "show", "--tenant", &t]);
     assert_eq!(tree["divisions"][0]["name"], "Sales EU");
+    let shown = stdout(&run(d, &["hierarchy", "show", "--tenant", &t]));
+    assert!(shown.contains("mo-1 <mo@orgcli.test>"), "{shown}");
     assert_eq!(tree["divisions"][0]["groups"][0]["name"], "EMEA");
     assert_eq!(
         tree["divisions"][0]["groups"][0]["teams"][0]["teamId"],

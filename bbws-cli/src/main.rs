@@ -4,6 +4,8 @@
 //!   bearer-JWT auth;
 //! - `bbws token issue`: mints a token `bbws serve` accepts;
 //! - `bbws tenant ...`: tenant operations straight on the store (a data directory or DynamoDB);
+//! - `bbws division|group|team|hierarchy|user|invitation|mail ...`: the organisation of a tenant
+//!   (hierarchy, users and roles, invitations) on the same store;
 //! - `bbws table create`: creates a service's DynamoDB table.
 //!
 //! Every failure exits with the code of its error class (`bbws_core::error::exit`): 3 validation,
@@ -11,6 +13,7 @@
 //! usage error.
 
 mod data_dir;
+mod org;
 mod output;
 mod serve;
 mod table;
@@ -46,6 +49,20 @@ enum Command {
     },
     /// Tenant operations on the store (a data directory, or DynamoDB).
     Tenant(tenant::TenantArgs),
+    /// A tenant's divisions.
+    Division(org::DivisionArgs),
+    /// A tenant's groups (in a division).
+    Group(org::GroupArgs),
+    /// A tenant's teams (in a group) and their members.
+    Team(org::TeamArgs),
+    /// A tenant's whole organisation hierarchy.
+    Hierarchy(org::HierarchyArgs),
+    /// Users: tenant assignments and roles, and the local directory.
+    User(org::UserArgs),
+    /// Invitations to join a tenant.
+    Invitation(org::InvitationArgs),
+    /// The mail the embedded store kept.
+    Mail(org::MailArgs),
     /// DynamoDB tables.
     Table {
         #[command(subcommand)]
@@ -150,6 +167,13 @@ fn main() -> ExitCode {
             Command::Token { command } => token::run(command),
             Command::Tenant(args) => tenant::run(args).await,
             Command::Table { command } => table::run(command).await,
+            Command::Division(args) => org::division(args).await,
+            Command::Group(args) => org::group(args).await,
+            Command::Team(args) => org::team(args).await,
+            Command::Hierarchy(args) => org::hierarchy(args).await,
+            Command::User(args) => org::user(args).await,
+            Command::Invitation(args) => org::invitation(args).await,
+            Command::Mail(args) => org::mail(args).await,
         }
     });
     match result {

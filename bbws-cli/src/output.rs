@@ -2,8 +2,17 @@
 
 use bbws_core::Error;
 use bbws_core::audit::AuditEvent;
+use bbws_core::ids::TenantId;
+use bbws_core::org::{
+    Assignment, DirectoryUser, Invitation, OrgTree, OrgUnit, PublicInvitation, StoredMail,
+    TeamMember, UserId, UserProfile, UserTenant,
+};
 use bbws_core::tenant::Tenant;
 use bbws_lambda::api::dto::{AuditEventResponse, TenantResponse};
+use bbws_lambda::api::org_dto::{
+    HierarchyTreeResponse, InvitationResponse, OrgUnitResponse, TeamMemberResponse,
+    UserAssignmentResponse, UserProfileResponse, UserTenantResponse,
+};
 use clap::ValueEnum;
 use comfy_table::presets::UTF8_BORDERS_ONLY;
 use comfy_table::{ContentArrangement, Table};
@@ -127,6 +136,379 @@ pub fn audit(out: Output, items: &[AuditEvent], next: Option<&str>) {
             if let Some(n) = next {
                 println!("more: --next-token {n}");
             }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------- organisation
+
+fn page_json<T: serde::Serialize>(items: &[T], next: Option<&str>) {
+    json_out(
+        &json!({"items": items, "count": items.len(), "nextToken": next, "moreAvailable": next.is_some()}),
+    );
+}
+
+fn more(next: Option<&str>) {
+    if let Some(n) = next {
+        println!("more: --next-token {n}");
+    }
+}
+
+/// A one-line confirmation of a command that returns nothing.
+pub fn done(out: Output, message: &str) {
+    match out {
+        Output::Json => json_out(&json!({"message": message})),
+        Output::Table => println!("{message}"),
+    }
+}
+
+fn fields(rows: &[(&str, Option<String>)]) {
+    let mut tb = table(&["field", "value"]);
+    for (k, v) in rows {
+        if let Some(v) = v {
+            tb.add_row(vec![(*k).to_owned(), v.clone()]);
+        }
+    }
+    println!("{tb}");
+}
+
+pub fn unit(out: Output, u: &OrgUnit) {
+    let r = OrgUnitResponse::from(u);
+    match out {
+        Output::Json => json_out(&r),
+        Output::Table => fields(&[
+            ("kind", Some(r.kind)),
+            ("tenantId", Some(r.tenant_id)),
+            ("divisionId", Some(r.division_id)),
+            ("groupId", r.group_id),
+            ("teamId", r.team_id),
+            ("name", Some(r.name)),
+            ("version", Some(r.version.to_string())),
+            ("createdAt", Some(r.created_at)),
+            ("createdBy", Some(r.created_by)),
+            ("updatedAt", Some(r.updated_at)),
+            ("updatedBy", Some(r.updated_by)),
+            ("deleted", (!u.active).then(|| "yes".to_owned())),
+        ]),
+    }
+}
+
+pub fn units(out: Output, items: &[OrgUnit], next: Option<&str>) {
+    match out {
+        Output::Json => {
+            let items: Vec<OrgUnitResponse> = items.iter().map(OrgUnitResponse::from).collect();
+            page_json(&items, next);
+        }
+        Output::Table => {
+            let mut tb = table(&["id", "kind", "name", "version", "updatedAt"]);
+            for u in items {
+                tb.add_row(vec![
+                    u.path.id_string(),
+                    u.kind().as_str().to_owned(),
+                    u.name.as_str().to_owned(),
+                    u.version.to_string(),
+                    u.updated.at.to_string(),
+                ]);
+            }
+            println!("{tb}");
+            more(next);
+        }
+    }
+}
+
+pub fn member(out: Output, m: &TeamMember) {
+    match out {
+        Output::Json => json_out(&TeamMemberResponse::from(m)),
+        Output::Table => members(out, std::slice::from_ref(m), None),
+    }
+}
+
+pub fn members(out: Output, items: &[TeamMember], next: Option<&str>) {
+    match out {
+        Output::Json => {
+            let items: Vec<TeamMemberResponse> =
+                items.iter().map(TeamMemberResponse::from).collect();
+            page_json(&items, next);
+        }
+        Output::Table => {
+            let mut tb = table(&["userId", "email", "teamId", "addedAt"]);
+            for m in items {
+                tb.add_row(vec![
+                    m.user_id.to_string(),
+                    m.email.to_string(),
+                    m.team.id_string(),
+                    m.added.at.to_string(),
+                ]);
+            }
+            println!("{tb}");
+            more(next);
+        }
+    }
+}
+
+pub fn tree(out: Output, tenant: &TenantId, tree: &OrgTree) {
+    match out {
+        Output::Json => json_out(&HierarchyTreeResponse::new(tenant, tree)),
+        Output::Table => {
+            println!("{tenant}");
+            for d in &tree.divisions {
+                println!(
+                    "└─ division {} ({})",
+                    d.unit.name.as_str(),
+                    d.unit.path.id_string()
+                );
+                for g in &d.groups {
+                    println!(
+                        "   └─ group {} ({})",
+                        g.unit.name.as_str(),
+                        g.unit.path.id_string()
+                    );
+                    for t in &g.teams {
+                        println!(
+                            "      └─ team {} ({})",
+                            t.unit.name.as_str(),
+                            t.unit.path.id_string()
+                        );
+                        for m in &t.members {
+                            println!("         · {} <{}>", m.user_id, m.email);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub fn assignment(out: Output, a: &Assignment, warnings: &[String]) {
+    let mut r = UserAssignmentResponse::from(a);
+    r.warnings = warnings.to_vec();
+    match out {
+        Output::Json => json_out(&r),
+        Output::Table => fields(&[
+            ("tenantId", Some(r.tenant_id)),
+            ("userId", Some(r.user_id)),
+            ("email", Some(r.email)),
+            ("role", Some(r.role)),
+            ("active", Some(r.active.to_string())),
+            ("version", Some(r.version.to_string())),
+            ("assignedAt", Some(r.assigned_at)),
+            ("assignedBy", Some(r.assigned_by)),
+            ("updatedAt", Some(r.updated_at)),
+            ("updatedBy", Some(r.updated_by)),
+        ]),
+    }
+}
+
+pub fn assignments(out: Output, items: &[Assignment], next: Option<&str>) {
+    match out {
+        Output::Json => {
+            let items: Vec<UserAssignmentResponse> =
+                items.iter().map(UserAssignmentResponse::from).collect();
+            page_json(&items, next);
+        }
+        Output::Table => {
+            let mut tb = table(&["userId", "email", "role", "version", "assignedAt"]);
+            for a in items {
+                tb.add_row(vec![
+                    a.user_id.to_string(),
+                    a.email.to_string(),
+                    a.role.as_str().to_owned(),
+                    a.version.to_string(),
+                    a.assigned.at.to_string(),
+                ]);
+            }
+            println!("{tb}");
+            more(next);
+        }
+    }
+}
+
+pub fn profile(out: Output, p: &UserProfile) {
+    match out {
+        Output::Json => json_out(&UserProfileResponse::from(p)),
+        Output::Table => {
+            println!(
+                "user {} <{}>",
+                p.user_id,
+                p.email.as_ref().map_or("", |e| e.as_str())
+            );
+            let mut tb = table(&["tenantId", "role", "assignedAt"]);
+            for a in &p.tenants {
+                tb.add_row(vec![
+                    a.tenant_id.to_string(),
+                    a.role.as_str().to_owned(),
+                    a.assigned.at.to_string(),
+                ]);
+            }
+            println!("{tb}");
+            if !p.teams.is_empty() {
+                let mut tb = table(&["tenantId", "teamId", "addedAt"]);
+                for m in &p.teams {
+                    tb.add_row(vec![
+                        m.tenant_id.to_string(),
+                        m.team.id_string(),
+                        m.added.at.to_string(),
+                    ]);
+                }
+                println!("{tb}");
+            }
+        }
+    }
+}
+
+pub fn user_tenants(out: Output, user: &UserId, items: &[UserTenant]) {
+    match out {
+        Output::Json => {
+            let items: Vec<UserTenantResponse> =
+                items.iter().map(UserTenantResponse::from).collect();
+            json_out(&json!({"userId": user.as_str(), "items": items, "count": items.len()}));
+        }
+        Output::Table => {
+            let mut tb = table(&["tenantId", "organizationName", "role", "assignedAt"]);
+            for t in items {
+                tb.add_row(vec![
+                    t.assignment.tenant_id.to_string(),
+                    t.organization_name.clone().unwrap_or_default(),
+                    t.assignment.role.as_str().to_owned(),
+                    t.assignment.assigned.at.to_string(),
+                ]);
+            }
+            println!("{tb}");
+        }
+    }
+}
+
+pub fn directory(out: Output, items: &[DirectoryUser]) {
+    match out {
+        Output::Json => {
+            let items: Vec<_> = items
+                .iter()
+                .map(|u| json!({"userId": u.user_id.as_str(), "email": u.email.as_str(), "enabled": u.enabled}))
+                .collect();
+            json_out(&json!({"items": items, "count": items.len()}));
+        }
+        Output::Table => {
+            let mut tb = table(&["userId", "email", "enabled"]);
+            for u in items {
+                tb.add_row(vec![
+                    u.user_id.to_string(),
+                    u.email.to_string(),
+                    u.enabled.to_string(),
+                ]);
+            }
+            println!("{tb}");
+        }
+    }
+}
+
+pub fn invitation(out: Output, i: &Invitation, max_resends: u32) {
+    let r = InvitationResponse::new(i, max_resends);
+    match out {
+        Output::Json => json_out(&r),
+        Output::Table => fields(&[
+            ("invitationId", Some(r.invitation_id)),
+            ("tenantId", Some(r.tenant_id)),
+            ("email", Some(r.email)),
+            ("role", Some(r.role)),
+            ("teamId", r.team_id),
+            ("status", Some(r.status)),
+            ("expiresAt", Some(r.expires_at)),
+            ("resendCount", Some(r.resend_count.to_string())),
+            ("version", Some(r.version.to_string())),
+            ("createdAt", Some(r.created_at)),
+            ("createdBy", Some(r.created_by)),
+            ("acceptedAt", r.accepted_at),
+            ("acceptedBy", r.accepted_by),
+            ("declinedAt", r.declined_at),
+            ("cancelledAt", r.cancelled_at),
+        ]),
+    }
+}
+
+pub fn invitations(out: Output, items: &[Invitation], max_resends: u32, next: Option<&str>) {
+    match out {
+        Output::Json => {
+            let items: Vec<InvitationResponse> = items
+                .iter()
+                .map(|i| InvitationResponse::new(i, max_resends))
+                .collect();
+            page_json(&items, next);
+        }
+        Output::Table => {
+            let mut tb = table(&["invitationId", "email", "role", "status", "expiresAt"]);
+            for i in items {
+                let r = InvitationResponse::new(i, max_resends);
+                tb.add_row(vec![
+                    r.invitation_id,
+                    r.email,
+                    r.role,
+                    r.status,
+                    r.expires_at,
+                ]);
+            }
+            println!("{tb}");
+            more(next);
+        }
+    }
+}
+
+pub fn public_invitation(out: Output, p: &PublicInvitation) {
+    match out {
+        Output::Json => json_out(&json!({
+            "email": p.email.as_str(),
+            "organisationName": p.organisation_name,
+            "role": p.role.as_str(),
+            "status": p.status.as_str(),
+            "expiresAt": p.expires_at.to_string(),
+            "isValid": p.is_valid,
+        })),
+        Output::Table => fields(&[
+            ("email", Some(p.email.to_string())),
+            ("organisationName", Some(p.organisation_name.clone())),
+            ("role", Some(p.role.as_str().to_owned())),
+            ("status", Some(p.status.as_str().to_owned())),
+            ("expiresAt", Some(p.expires_at.to_string())),
+            ("isValid", Some(p.is_valid.to_string())),
+        ]),
+    }
+}
+
+/// The first link in a mail's text that leads to an invitation.
+pub fn accept_link(text: &str) -> Option<&str> {
+    text.split_whitespace()
+        .find(|w| w.starts_with("http") && w.contains("/invitations/"))
+}
+
+pub fn mails(out: Output, items: &[StoredMail]) {
+    match out {
+        Output::Json => {
+            let items: Vec<_> = items
+                .iter()
+                .map(|m| {
+                    json!({
+                        "seq": m.seq,
+                        "to": m.message.to.as_str(),
+                        "subject": m.message.subject,
+                        "text": m.message.text,
+                        "sentAt": m.sent_at.to_string(),
+                        "link": accept_link(&m.message.text),
+                    })
+                })
+                .collect();
+            json_out(&json!({"items": items, "count": items.len()}));
+        }
+        Output::Table => {
+            let mut tb = table(&["seq", "to", "subject", "sentAt", "link"]);
+            for m in items {
+                tb.add_row(vec![
+                    m.seq.to_string(),
+                    m.message.to.to_string(),
+                    m.message.subject.clone(),
+                    m.sent_at.to_string(),
+                    accept_link(&m.message.text).unwrap_or("").to_owned(),
+                ]);
+            }
+            println!("{tb}");
         }
     }
 }

@@ -3,6 +3,8 @@
 //!
 //! - [`service`]: `bbws.TenantService`, the tenant use cases on a backend, for the caller's claims,
 //!   with dicts in the API's camelCase shapes;
+//! - [`org`]: `bbws.OrgService`, the organisation use cases (hierarchy, users and roles,
+//!   invitations) on the same backends, plus the local directory and mailbox of local backends;
 //! - [`api_event`]: `bbws.handle_api_event`, an API Gateway event through the API's own router;
 //! - [`errors`]: the exception hierarchy of LLD 2.5 §11.1 (`TenantManagementError` >
 //!   `BusinessException` > `TenantNotFoundError`, ...), mapped from each error's stable code;
@@ -15,6 +17,7 @@ use pyo3::types::PyDict;
 pub mod api_event;
 pub mod convert;
 pub mod errors;
+pub mod org;
 pub mod runtime;
 pub mod service;
 
@@ -38,6 +41,7 @@ fn bbws(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(error_codes, m)?)?;
     m.add_class::<service::PyTenantService>()?;
+    m.add_class::<org::PyOrgService>()?;
     m.add_function(wrap_pyfunction!(api_event::handle_api_event, m)?)?;
     errors::register(m)?;
     Ok(())

@@ -15,7 +15,9 @@ use bbws_core::auth::{Actor, Claims};
 use bbws_core::events::OutboxRelay;
 use bbws_core::idempotency::IdempotencyKey;
 use bbws_core::ids::TenantId;
+use bbws_core::org::OrgService;
 use bbws_core::pagination::{Cursor, Limit, Page, PageRequest};
+use bbws_core::store::{EmbeddedMailbox, EmbeddedStore};
 use bbws_core::tenant::{Environment, Reason, Tenant, TenantService, TenantStatus};
 use bbws_lambda::api::dto::{
     AuditEventResponse, CreateTenantRequest, StatusRequest, TenantResponse, UpdateTenantRequest,
@@ -110,6 +112,12 @@ pub fn config(o: Options, env: impl Fn(&str) -> Option<String>) -> Result<Openin
 #[derive(Debug)]
 pub struct Open {
     pub service: TenantService,
+    /// The organisation service on the same backend.
+    pub org: OrgService,
+    /// The embedded mailbox of a local backend.
+    pub mailbox: Option<EmbeddedMailbox>,
+    /// The embedded store of a local backend (its local user directory).
+    pub embedded: Option<EmbeddedStore>,
     relay: Option<OutboxRelay>,
     /// One drain at a time: the embedded outbox hands the same pending events to every caller.
     publishing: tokio::sync::Mutex<()>,
@@ -121,6 +129,9 @@ impl Open {
         let backend = Backend::open(&opening.config).await?;
         Ok(Self {
             service: backend.tenant_service(),
+            org: backend.org_service(),
+            mailbox: backend.mailbox.clone(),
+            embedded: backend.embedded.clone(),
             relay: opening.publish.then(|| backend.relay()),
             publishing: tokio::sync::Mutex::new(()),
         })
@@ -143,7 +154,71 @@ pub struct PyTenantService {
 }
 
 impl PyTenantService {
-    fn current(&self) -> PyResult<Arc<Open>> {
+    /// A tenant service on a backend that is open already.
+    pub fn from_open(open: Arc<Open>, describe: String) -> Self {
+        Self {
+            open: RwLock::new(Some(open)),
+            describe,
+        }
+    }
+
+    /// Opens a backend from the constructor's arguments (shared with `OrgService`).
+    pub fn open_with(
+        py: Python<'_>,
+        backend: &str,
+        table: Option<String>,
+        data_dir: Option<PathBuf>,
+        endpoint_url: Option<String>,
+    ) -> Result<Self, Failure> {
+        let opening = config(
+            Options {
+                backend: backend.to_owned(),
+                table,
+                data_dir,
+                endpoint_url,
+            },
+            |k| std::env::var(k).ok(),
+        )?;
+        let c = &opening.config;
+        let quoted = |s: &str| PyString::new(py, s).repr().map(|r| r.to_string());
+        let describe = match c.kind {
+            BackendKind::Memory => "backend='memory'".to_owned(),
+            BackendKind::Embedded => format!(
+                "backend='embedded', data_dir={}",
+                quoted(&c.data_dir.display().to_string())?
+            ),
+            BackendKind::DynamoDb => format!("backend='dynamodb', table={}", quoted(&c.table)?),
+        };
+        let open = runtime::block_on(py, Open::open(opening))??;
+        Ok(Self {
+            open: RwLock::new(Some(Arc::new(open))),
+            describe,
+        })
+    }
+
+    /// The backend's description, as `repr` shows it.
+    pub fn describe(&self) -> &str {
+        &self.describe
+    }
+
+    /// Releases the backend (see `close`).
+    pub fn shut(&self) {
+        let taken = self
+            .open
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        drop(taken);
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.open
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_none()
+    }
+
+    pub(crate) fn current(&self) -> PyResult<Arc<Open>> {
         // The lock only guards the slot (no call runs under it), so a poisoned one is still sound.
         self.open
             .read()
@@ -153,7 +228,7 @@ impl PyTenantService {
     }
 
     /// Runs one service call with the GIL released; after a successful write, publishes.
-    fn run<T, F, Fut>(&self, py: Python<'_>, write: bool, f: F) -> Result<T, Failure>
+    pub(crate) fn run<T, F, Fut>(&self, py: Python<'_>, write: bool, f: F) -> Result<T, Failure>
     where
         F: FnOnce(Arc<Open>) -> Fut + Send,
         Fut: Future<Output = Result<T, Error>> + Send,
@@ -186,14 +261,14 @@ pub fn actor(py: Python<'_>, claims: &Bound<'_, PyAny>) -> Result<Actor, Failure
     Ok(Actor::from_claims(&Claims::from_json(&v)?))
 }
 
-fn tenant_id(raw: &str) -> Result<TenantId, Error> {
+pub(crate) fn tenant_id(raw: &str) -> Result<TenantId, Error> {
     raw.parse::<TenantId>()
         .map_err(|_| Error::field("tenantId", "Invalid tenant ID format"))
 }
 
 /// `if_match`: a version (`3`) or an entity tag as the `If-Match` header carries it (`"3"`,
 /// `W/"3"`, `*` for any version).
-fn if_match(v: Option<&Bound<'_, PyAny>>) -> Result<Option<u64>, Failure> {
+pub(crate) fn if_match(v: Option<&Bound<'_, PyAny>>) -> Result<Option<u64>, Failure> {
     let bad = || {
         Error::field(
             "If-Match",
@@ -238,7 +313,7 @@ fn render<'py>(
 /// A page as the API lists it, less `_links` (they name request URLs; a Python call has none).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct PageBody<T> {
+pub(crate) struct PageBody<T> {
     items: Vec<T>,
     count: usize,
     next_token: Option<String>,
@@ -246,7 +321,7 @@ struct PageBody<T> {
 }
 
 impl<T> PageBody<T> {
-    fn new<U>(page: Page<U>, render: impl Fn(&U) -> T) -> Self {
+    pub(crate) fn new<U>(page: Page<U>, render: impl Fn(&U) -> T) -> Self {
         let items: Vec<T> = page.items.iter().map(render).collect();
         Self {
             count: items.len(),
@@ -257,7 +332,7 @@ impl<T> PageBody<T> {
     }
 }
 
-fn page(limit: i64, next_token: Option<&str>) -> Result<PageRequest, Error> {
+pub(crate) fn page(limit: i64, next_token: Option<&str>) -> Result<PageRequest, Error> {
     let limit = u32::try_from(limit.clamp(0, i64::from(u32::MAX))).unwrap_or(0);
     Ok(PageRequest {
         limit: Limit::new(limit)?,
@@ -283,49 +358,18 @@ impl PyTenantService {
         data_dir: Option<PathBuf>,
         endpoint_url: Option<String>,
     ) -> Result<Self, Failure> {
-        let opening = config(
-            Options {
-                backend: backend.to_owned(),
-                table,
-                data_dir,
-                endpoint_url,
-            },
-            |k| std::env::var(k).ok(),
-        )?;
-        let c = &opening.config;
-        let quoted = |s: &str| PyString::new(py, s).repr().map(|r| r.to_string());
-        let describe = match c.kind {
-            BackendKind::Memory => "backend='memory'".to_owned(),
-            BackendKind::Embedded => format!(
-                "backend='embedded', data_dir={}",
-                quoted(&c.data_dir.display().to_string())?
-            ),
-            BackendKind::DynamoDb => format!("backend='dynamodb', table={}", quoted(&c.table)?),
-        };
-        let open = runtime::block_on(py, Open::open(opening))??;
-        Ok(Self {
-            open: RwLock::new(Some(Arc::new(open))),
-            describe,
-        })
+        Self::open_with(py, backend, table, data_dir, endpoint_url)
     }
 
     /// Releases the backend (the embedded store's file lock). Later calls raise `ValueError`.
     /// A call still running in another thread finishes first.
     fn close(&self) {
-        let taken = self
-            .open
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        drop(taken);
+        self.shut();
     }
 
     #[getter]
     fn closed(&self) -> bool {
-        self.open
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_none()
+        self.is_closed()
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {

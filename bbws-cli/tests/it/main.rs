@@ -5,6 +5,7 @@ mod cli;
 mod dynamodb;
 #[path = "../../../bbws-aws/tests/it/moto.rs"]
 mod moto;
+mod org;
 mod serve;
 mod support;
 mod walk;

@@ -10,6 +10,14 @@ Two ways in, both with the same rules, validation and JSON shapes as the HTTP AP
                              "environment": "dev"})
       svc.get(admin, t["tenantId"])
 
+- ``OrgService``: a tenant's organisation (divisions, groups, teams, users and roles,
+  invitations), opened the same way; ``tenant_service()`` gives a TenantService on the same
+  backend, and local backends offer ``register_user`` and ``mailbox``::
+
+      org = bbws.OrgService()
+      t = org.tenant_service().create(admin, {...})
+      org.create_division(admin, t["tenantId"], "Sales")
+
 - ``handle_api_event``: serve an API Gateway event through the API's router::
 
       def handler(event, context):
@@ -53,6 +61,7 @@ from ._bbws import (
     MethodNotAllowedError,
     NotFoundError,
     OperationNotFoundError,
+    OrgService,
     PayloadTooLargeError,
     RateLimitedError,
     ResendLimitExceededError,
@@ -110,6 +119,7 @@ __all__ = [
     "MethodNotAllowedError",
     "NotFoundError",
     "OperationNotFoundError",
+    "OrgService",
     "PayloadTooLargeError",
     "RateLimitedError",
     "ResendLimitExceededError",

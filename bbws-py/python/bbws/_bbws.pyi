@@ -141,6 +141,250 @@ class TenantService:
     def deprovision(self, claims: Claims, tenant_id: str, force: bool = False, if_match: IfMatch = None) -> Tenant: ...
     def audit(self, claims: Claims, tenant_id: str, limit: int = 20, next_token: str | None = None) -> AuditPage: ...
 
+Role = Literal["Admin", "Operator", "Viewer", "admin", "operator", "viewer"]
+
+class OrgUnit(TypedDict):
+    """`OrgUnitResponse` of the API: a division, group or team."""
+
+    kind: Literal["DIVISION", "GROUP", "TEAM"]
+    tenantId: str
+    divisionId: str
+    groupId: NotRequired[str]
+    teamId: NotRequired[str]
+    name: str
+    createdAt: str
+    createdBy: str
+    updatedAt: str
+    updatedBy: str
+    version: int
+    _links: dict[str, Link]
+
+class Assignment(TypedDict):
+    """`UserAssignmentResponse` of the API: a user's membership of a tenant."""
+
+    tenantId: str
+    userId: str
+    email: str
+    role: Literal["Admin", "Operator", "Viewer"]
+    active: bool
+    assignedAt: str
+    assignedBy: str
+    updatedAt: str
+    updatedBy: str
+    version: int
+    warnings: NotRequired[list[str]]
+    _links: dict[str, Link]
+
+class Invitation(TypedDict, total=False):
+    """`InvitationResponse` of the API (the token is only ever in the mail)."""
+
+    invitationId: str
+    tenantId: str
+    email: str
+    role: str
+    teamId: str | None
+    status: Literal["PENDING", "ACCEPTED", "DECLINED", "EXPIRED", "CANCELLED"]
+    active: bool
+    expiresAt: str
+    resendCount: int
+    version: int
+    _links: dict[str, Link]
+
+class PublicInvitation(TypedDict):
+    email: str
+    organisationName: str
+    role: str
+    status: str
+    expiresAt: str
+    isValid: bool
+
+class DirectoryUser(TypedDict):
+    userId: str
+    email: str
+    enabled: bool
+
+class Mail(TypedDict):
+    seq: int
+    to: str
+    subject: str
+    text: str
+    sentAt: str
+    link: str | None
+
+@final
+class OrgService:
+    """The organisation use cases (hierarchy, users and roles, invitations) on one backend,
+    opened as TenantService is. Methods take the caller's claims and return the API's camelCase
+    dicts; calls release the GIL. Pages are `{items, count, nextToken, moreAvailable}`."""
+
+    def __init__(
+        self,
+        backend: Backend = "memory",
+        table: str | None = None,
+        data_dir: str | PathLike[str] | None = None,
+        endpoint_url: str | None = None,
+    ) -> None: ...
+    def tenant_service(self) -> TenantService:
+        """A TenantService on this same backend."""
+    def close(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+    def __enter__(self) -> OrgService: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool: ...
+    def create_division(
+        self, claims: Claims, tenant_id: str, name: str, idempotency_key: str | None = None
+    ) -> OrgUnit: ...
+    def create_group(
+        self, claims: Claims, tenant_id: str, division_id: str, name: str, idempotency_key: str | None = None
+    ) -> OrgUnit: ...
+    def create_team(
+        self,
+        claims: Claims,
+        tenant_id: str,
+        division_id: str,
+        group_id: str,
+        name: str,
+        idempotency_key: str | None = None,
+    ) -> OrgUnit: ...
+    def create_unit(
+        self,
+        claims: Claims,
+        tenant_id: str,
+        name: str,
+        division_id: str | None = None,
+        group_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> OrgUnit: ...
+    def get_unit(
+        self, claims: Claims, tenant_id: str, division_id: str, group_id: str | None = None, team_id: str | None = None
+    ) -> OrgUnit: ...
+    def list_units(
+        self,
+        claims: Claims,
+        tenant_id: str,
+        division_id: str | None = None,
+        group_id: str | None = None,
+        limit: int = 20,
+        next_token: str | None = None,
+    ) -> dict[str, Any]: ...
+    def rename_unit(
+        self,
+        claims: Claims,
+        tenant_id: str,
+        name: str,
+        division_id: str,
+        group_id: str | None = None,
+        team_id: str | None = None,
+        if_match: IfMatch = None,
+    ) -> OrgUnit: ...
+    def delete_unit(
+        self,
+        claims: Claims,
+        tenant_id: str,
+        division_id: str,
+        group_id: str | None = None,
+        team_id: str | None = None,
+        cascade: bool = False,
+        if_match: IfMatch = None,
+    ) -> OrgUnit: ...
+    def tree(self, claims: Claims, tenant_id: str) -> dict[str, Any]: ...
+    def ensure_path(
+        self, claims: Claims, tenant_id: str, division: str, group: str | None = None, team: str | None = None
+    ) -> list[OrgUnit]: ...
+    def rename_path(
+        self,
+        claims: Claims,
+        tenant_id: str,
+        name: str,
+        division: str,
+        group: str | None = None,
+        team: str | None = None,
+        if_match: IfMatch = None,
+    ) -> list[OrgUnit]: ...
+    def delete_path(
+        self,
+        claims: Claims,
+        tenant_id: str,
+        division: str,
+        group: str | None = None,
+        team: str | None = None,
+        cascade: bool = False,
+    ) -> OrgUnit: ...
+    def add_member(
+        self, claims: Claims, tenant_id: str, division_id: str, group_id: str, team_id: str, user_id: str
+    ) -> dict[str, Any]: ...
+    def list_members(
+        self,
+        claims: Claims,
+        tenant_id: str,
+        division_id: str,
+        group_id: str,
+        team_id: str,
+        limit: int = 20,
+        next_token: str | None = None,
+    ) -> dict[str, Any]: ...
+    def remove_member(
+        self, claims: Claims, tenant_id: str, division_id: str, group_id: str, team_id: str, user_id: str
+    ) -> None: ...
+    def assign_user(
+        self,
+        claims: Claims,
+        tenant_id: str,
+        email: str,
+        role: Role | str,
+        user_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Assignment: ...
+    def list_users(
+        self,
+        claims: Claims,
+        tenant_id: str,
+        role: Role | str | None = None,
+        limit: int = 20,
+        next_token: str | None = None,
+    ) -> dict[str, Any]: ...
+    def get_assignment(self, claims: Claims, tenant_id: str, user_id: str) -> Assignment: ...
+    def change_role(
+        self, claims: Claims, tenant_id: str, user_id: str, role: Role | str, if_match: IfMatch = None
+    ) -> Assignment: ...
+    def remove_user(self, claims: Claims, tenant_id: str, user_id: str) -> None: ...
+    def user_tenants(self, claims: Claims, user_id: str) -> dict[str, Any]: ...
+    def get_user(self, claims: Claims, user_id_or_email: str) -> dict[str, Any]: ...
+    def create_invitation(
+        self,
+        claims: Claims,
+        tenant_id: str,
+        email: str,
+        role: Role | str,
+        team_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Invitation: ...
+    def list_invitations(
+        self,
+        claims: Claims,
+        tenant_id: str,
+        status: str | None = None,
+        limit: int = 20,
+        next_token: str | None = None,
+    ) -> dict[str, Any]: ...
+    def get_invitation(self, claims: Claims, tenant_id: str, invitation_id: str) -> Invitation: ...
+    def cancel_invitation(self, claims: Claims, tenant_id: str, invitation_id: str) -> Invitation: ...
+    def revoke_invitation(self, claims: Claims, tenant_id: str, invitation_id: str) -> Invitation: ...
+    def resend_invitation(self, claims: Claims, tenant_id: str, invitation_id: str) -> Invitation: ...
+    def view_invitation(self, token: str) -> PublicInvitation: ...
+    def accept_invitation(self, claims: Claims, token: str) -> Assignment: ...
+    def decline_invitation(self, token: str) -> PublicInvitation: ...
+    def register_user(self, email: str, user_id: str | None = None) -> DirectoryUser:
+        """Adds a user to the local directory (memory and embedded backends)."""
+    def directory_users(self) -> list[DirectoryUser]: ...
+    def mailbox(self, start: int = 0, limit: int = 100) -> list[Mail]:
+        """The embedded mailbox (memory and embedded backends), oldest first."""
+
 def handle_api_event(event: Mapping[str, Any], context: object | None = None) -> dict[str, Any]:
     """Serves an API Gateway proxy event (REST API 1.0 or HTTP API 2.0) through the API's router
     and returns the API Gateway response dict. Configured from BBWS_BACKEND / BBWS_DATA_DIR."""

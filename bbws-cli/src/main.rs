@@ -4,6 +4,8 @@
 //!   bearer-JWT auth;
 //! - `bbws token issue`: mints a token `bbws serve` accepts;
 //! - `bbws tenant ...`: tenant operations straight on the store (a data directory or DynamoDB);
+//! - `bbws instance ...`: plan, provision and deprovision WordPress instances (the engine runs
+//!   in process), show instances and operations;
 //! - `bbws table create`: creates a service's DynamoDB table.
 //!
 //! Every failure exits with the code of its error class (`bbws_core::error::exit`): 3 validation,
@@ -16,6 +18,7 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod data_dir;
+mod instance;
 mod output;
 mod serve;
 mod table;
@@ -51,6 +54,8 @@ enum Command {
     },
     /// Tenant operations on the store (a data directory, or DynamoDB).
     Tenant(tenant::TenantArgs),
+    /// WordPress instances: plan, provision, deprovision, inspect operations.
+    Instance(instance::InstanceArgs),
     /// DynamoDB tables.
     Table {
         #[command(subcommand)]
@@ -155,6 +160,7 @@ fn main() -> ExitCode {
             Command::Token { command } => token::run(command),
             Command::Tenant(args) => tenant::run(args).await,
             Command::Table { command } => table::run(command).await,
+            Command::Instance(args) => instance::run(args).await,
         }
     });
     match result {

@@ -6,6 +6,8 @@
 //! - `bbws tenant ...`: tenant operations straight on the store (a data directory or DynamoDB);
 //! - `bbws division|group|team|hierarchy|user|invitation|mail ...`: the organisation of a tenant
 //!   (hierarchy, users and roles, invitations) on the same store;
+//! - `bbws instance ...`: plan, provision and deprovision WordPress instances (the engine runs
+//!   in process), show instances and operations;
 //! - `bbws table create`: creates a service's DynamoDB table.
 //!
 //! Every failure exits with the code of its error class (`bbws_core::error::exit`): 3 validation,
@@ -14,6 +16,7 @@
 
 mod data_dir;
 mod org;
+mod instance;
 mod output;
 mod serve;
 mod table;
@@ -63,6 +66,8 @@ enum Command {
     Invitation(org::InvitationArgs),
     /// The mail the embedded store kept.
     Mail(org::MailArgs),
+    /// WordPress instances: plan, provision, deprovision, inspect operations.
+    Instance(instance::InstanceArgs),
     /// DynamoDB tables.
     Table {
         #[command(subcommand)]
@@ -174,6 +179,7 @@ fn main() -> ExitCode {
             Command::User(args) => org::user(args).await,
             Command::Invitation(args) => org::invitation(args).await,
             Command::Mail(args) => org::mail(args).await,
+            Command::Instance(args) => instance::run(args).await,
         }
     });
     match result {

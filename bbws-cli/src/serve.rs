@@ -50,6 +50,11 @@ pub async fn run(args: ServeArgs) -> Result<(), Error> {
     let app = router(AppState {
         tenants: backend.tenant_service(),
         org: Some(backend.org_service()),
+        instances: Some(backend.instance_service()),
+        // Accepted operations run here, right after they are accepted. On the local backends
+        // (the plan recorder) the run is refused and the operation ends FAILED with
+        // CLOUD_UNAVAILABLE: nothing pretends to provision.
+        engine: Some(backend.provisioning_engine()),
         auth: Arc::new(JwtAuthenticator::new(&secret)),
     });
 

@@ -389,6 +389,9 @@ impl ApiFunction {
             router: router(AppState {
                 tenants: backend.tenant_service(),
                 org: Some(backend.org_service()),
+                instances: Some(backend.instance_service()),
+                // Accepted operations are run by the instance worker, from the queue.
+                engine: None,
                 auth: Arc::new(ApiGatewayAuthenticator),
             }),
             relay: backend.relay(),

@@ -176,6 +176,8 @@ fn bench_router(c: &mut Criterion) {
         tenants: svc,
         // The benches measure the tenant routes only.
         org: None,
+        instances: None,
+        engine: None,
         auth: Arc::new(JwtAuthenticator::new(SECRET)),
     });
     let auth = bearer();

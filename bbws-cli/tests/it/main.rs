@@ -3,6 +3,7 @@
 
 mod cli;
 mod dynamodb;
+mod instance;
 #[path = "../../../bbws-aws/tests/it/moto.rs"]
 mod moto;
 mod org;

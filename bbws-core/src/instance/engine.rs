@@ -176,6 +176,76 @@ impl ProvisioningEngine {
         self.run_any(operation).await
     }
 
+    /// Runs the operation where it was accepted (`bbws serve`, the CLI). On a cloud that only
+    /// records plans the operation cannot run anywhere, so instead of leaving it PENDING it ends
+    /// FAILED with `CLOUD_UNAVAILABLE` (the instance FAILED too, so it can be deprovisioned or
+    /// retried on a live cloud) and the refusal is returned as the error.
+    pub async fn run_or_refuse(&self, operation: &OperationId) -> Result<Operation> {
+        match self.run(operation).await {
+            Err(Error::Business { code, message, .. }) if code == ErrorCode::CloudUnavailable => {
+                self.refuse(operation, &message).await?;
+                Err(Error::business(code, message))
+            }
+            other => other,
+        }
+    }
+
+    /// Ends a not yet terminal operation FAILED with `CLOUD_UNAVAILABLE`, nothing created.
+    async fn refuse(&self, operation: &OperationId, message: &str) -> Result<()> {
+        let Some(op) = self.store.get_operation(operation).await? else {
+            return Ok(());
+        };
+        if op.status.is_terminal() {
+            return Ok(());
+        }
+        let Some(current) = self
+            .store
+            .get_instance(&op.tenant_id, &op.instance_id)
+            .await?
+        else {
+            return Ok(());
+        };
+        let now = self.clock.now();
+        let via = match current.state {
+            InstanceState::PendingProvisioning => InstanceState::Provisioning,
+            InstanceState::PendingDeprovisioning => InstanceState::Deprovisioning,
+            _ => return Ok(()),
+        };
+        let mut instance = current.moved(via, ENGINE_ACTOR, now)?.moved(
+            InstanceState::Failed,
+            ENGINE_ACTOR,
+            now,
+        )?;
+        instance.version = current.version + 1;
+        let reason = FailureReason {
+            code: ErrorCode::CloudUnavailable,
+            message: message.to_owned(),
+            resources: Vec::new(),
+        };
+        instance.last_error = Some(reason.clone());
+        let mut next = op.clone();
+        next.status = OperationStatus::Failed;
+        next.error = Some(reason);
+        next.message = message.to_owned();
+        next.completed_at = Some(now);
+        next.version = op.version + 1;
+        next.recompute(now);
+        self.store
+            .write_instance(InstanceWrite {
+                instance,
+                expect: WriteExpect::Version(current.version),
+                guard: InstanceGuard::Keep,
+                operation: Some(OperationWrite {
+                    operation: next,
+                    expect: WriteExpect::Version(op.version),
+                }),
+                audit: None,
+                events: Vec::new(),
+                idempotency: None,
+            })
+            .await
+    }
+
     /// [`Self::run`] without the live-cloud check: the plan recorder runs operations this way on
     /// a scratch store.
     pub(crate) async fn run_any(&self, operation: &OperationId) -> Result<Operation> {

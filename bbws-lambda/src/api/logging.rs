@@ -36,6 +36,13 @@ pub fn action(method: &Method, path: &str) -> Option<&'static str> {
         }
         ("POST", ["tenants", _, "lifecycle", "suspend"]) => "SUSPEND_TENANT",
         ("POST", ["tenants", _, "lifecycle", "resume"]) => "RESUME_TENANT",
+        // Instances (digest 2.7 C1–C3, C5, C20).
+        ("GET", ["tenants", _, "instances"]) => "LIST_INSTANCES",
+        ("POST", ["tenants", _, "instances"]) => "PROVISION_INSTANCE",
+        ("GET", ["tenants", _, "instances", _]) => "GET_INSTANCE",
+        ("DELETE", ["tenants", _, "instances", _]) => "DEPROVISION_INSTANCE",
+        ("POST", ["tenants", _, "instances", _, "retry"]) => "RETRY_INSTANCE_PROVISIONING",
+        ("GET", ["operations", _]) => "GET_OPERATION",
         // Hierarchy (D, G, M, H).
         ("GET", ["tenants", _, "hierarchy"]) => "GET_HIERARCHY",
         ("POST", ["tenants", _, "hierarchy"]) => "CREATE_HIERARCHY",

@@ -10,6 +10,8 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod hierarchy;
+pub mod instance_dto;
+pub mod instances;
 pub mod invitations;
 pub mod logging;
 pub mod openapi;
@@ -24,6 +26,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::{HeaderName, Request};
 use axum::routing::{get, post};
+use bbws_core::instance::{InstanceService, ProvisioningEngine};
 use bbws_core::org::OrgService;
 use bbws_core::tenant::TenantService;
 use tower::ServiceBuilder;
@@ -43,6 +46,11 @@ pub struct AppState {
     /// Hierarchy, users and invitations (authorized from the stored assignments). Without it the
     /// organisation routes are not served.
     pub org: Option<OrgService>,
+    /// Instances and their operations (digest 2.7). Without it the instance routes are not served.
+    pub instances: Option<InstanceService>,
+    /// Runs accepted instance operations in this process (`bbws serve`); `None` leaves them to the
+    /// instance worker.
+    pub engine: Option<ProvisioningEngine>,
     pub auth: Arc<dyn Authenticator>,
 }
 
@@ -161,6 +169,29 @@ fn org_routes() -> Router<OrgState> {
         )
 }
 
+/// The instance routes (digest 2.7 C1–C3, C5, C20, retry).
+fn instance_routes() -> Router<instances::InstancesState> {
+    let collection = "/v1.0/tenants/{tenantId}/instances";
+    let instance = format!("{collection}/{{instanceId}}");
+    Router::new()
+        .route(
+            collection,
+            get(instances::list_instances).post(instances::provision_instance),
+        )
+        .route(
+            &instance,
+            get(instances::get_instance).delete(instances::deprovision_instance),
+        )
+        .route(
+            &format!("{instance}/retry"),
+            post(instances::retry_instance),
+        )
+        .route(
+            "/v1.0/operations/{operationId}",
+            get(instances::get_operation),
+        )
+}
+
 /// The whole API.
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static(error::REQUEST_ID);
@@ -168,6 +199,13 @@ pub fn router(state: AppState) -> Router {
     let org = state.org.clone().map(|org| {
         org_routes().with_state(OrgState {
             org,
+            auth: state.auth.clone(),
+        })
+    });
+    let instances = state.instances.clone().map(|instances| {
+        instance_routes().with_state(instances::InstancesState {
+            instances,
+            engine: state.engine.clone(),
             auth: state.auth.clone(),
         })
     });
@@ -209,6 +247,7 @@ pub fn router(state: AppState) -> Router {
         .route(&format!("{tenant}/unpark"), post(tenants::unpark_tenant))
         .route(&format!("{tenant}/audit"), get(tenants::list_audit))
         .merge(org.unwrap_or_default())
+        .merge(instances.unwrap_or_default())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)

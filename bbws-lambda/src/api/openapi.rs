@@ -29,7 +29,7 @@ pub const TOKEN_PATTERN: &str = "^[A-Za-z0-9_-]{43}$";
 /// A user id (the identity provider's `sub`) or, on `GET /v1.0/users/{userId}`, an e-mail.
 pub const USER_ID_PATTERN: &str = "^[A-Za-z0-9._@+:-]{1,128}$";
 
-use super::{dto, hierarchy, invitations, public, tenants, users};
+use super::{dto, hierarchy, instances, invitations, public, tenants, users};
 
 /// The tenant API.
 #[derive(OpenApi)]
@@ -92,6 +92,12 @@ use super::{dto, hierarchy, invitations, public, tenants, users};
         invitations::view_invitation,
         invitations::accept_invitation,
         invitations::decline_invitation,
+        instances::list_instances,
+        instances::provision_instance,
+        instances::get_instance,
+        instances::deprovision_instance,
+        instances::retry_instance,
+        instances::get_operation,
         public::health,
         public::openapi_json,
     ),
@@ -103,6 +109,7 @@ use super::{dto, hierarchy, invitations, public, tenants, users};
         (name = "hierarchy", description = "Divisions, groups, teams, team members and the whole tree. Read: any member of the tenant; team members: Admin or Operator; changes: Admin"),
         (name = "users", description = "A tenant's users and roles (read: Admin or Operator; changes: Admin); a user's tenants and profile (the user or a platform admin)"),
         (name = "invitations", description = "Invitations: a tenant Admin's, and the invitee's by token (view and decline need no credentials; accept needs the invited e-mail's token)"),
+        (name = "instances", description = "WordPress instances and their operations (LLD 2.7). Provision, retry: a platform admin or the tenant's Operator or Admin; deprovision: Admin; read: any member of the tenant. Long work answers 202 with the operation (Location: /v1.0/operations/{operationId})"),
         (name = "meta", description = "Health and this document"),
     )
 )]

@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod bad_input;
 mod idempotency;
+mod instances;
 mod lambda;
 mod lifecycle;
 mod openapi;

@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::support::{activate, admin, call, create, header_str, id_of, new_tenant, park};
 
 /// Every path the router serves.
-const PATHS: [&str; 33] = [
+const PATHS: [&str; 37] = [
     "/v1.0/health",
     "/v1.0/openapi.json",
     "/v1.0/tenants",
@@ -40,6 +40,10 @@ const PATHS: [&str; 33] = [
     "/v1.0/invitations/{token}",
     "/v1.0/invitations/{token}/accept",
     "/v1.0/invitations/{token}/decline",
+    "/v1.0/tenants/{tenantId}/instances",
+    "/v1.0/tenants/{tenantId}/instances/{instanceId}",
+    "/v1.0/tenants/{tenantId}/instances/{instanceId}/retry",
+    "/v1.0/operations/{operationId}",
 ];
 
 #[tokio::test]

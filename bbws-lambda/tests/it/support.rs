@@ -9,9 +9,13 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use bbws_core::auth::Claims;
 use bbws_core::ids::RandomIds;
+use bbws_core::instance::{
+    InstanceCloud, InstancePorts, InstanceService, PlanRecorder, PlatformConfig,
+    ProvisioningEngine, TokioTimer,
+};
 use bbws_core::org::{DirectoryUser, OrgPorts, OrgService, OrgServiceConfig, UserId};
 use bbws_core::store::{EmbeddedMailbox, EmbeddedStore};
-use bbws_core::tenant::{Email, TenantPorts, TenantService};
+use bbws_core::tenant::{Email, Environment, TenantPorts, TenantService};
 use bbws_core::time::{Clock, SystemClock, Timestamp};
 use bbws_lambda::AppState;
 use bbws_lambda::api::auth::{JwtAuthenticator, issue_token};
@@ -111,6 +115,23 @@ pub fn embedded_app(org_clock: Arc<dyn Clock>) -> OrgApp {
         router: bbws_lambda::router(AppState {
             tenants,
             org: Some(org),
+            instances: Some(InstanceService::new(
+                InstancePorts {
+                    instances: store.clone(),
+                    tenants: store.clone(),
+                    clock: Arc::new(SystemClock),
+                    ids: Arc::new(RandomIds),
+                },
+                PlatformConfig::defaults(Environment::Dev),
+            )),
+            engine: Some(ProvisioningEngine::new(
+                store.clone(),
+                InstanceCloud::plan(&Arc::new(PlanRecorder::new())),
+                PlatformConfig::defaults(Environment::Dev),
+                Arc::new(SystemClock),
+                Arc::new(TokioTimer),
+                Arc::new(RandomIds),
+            )),
             auth: Arc::new(JwtAuthenticator::new(SECRET)),
         }),
         directory: Arc::new(EmbeddedDirectory(store)),

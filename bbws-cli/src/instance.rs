@@ -1,0 +1,406 @@
+//! `bbws instance ...`: WordPress instances on the store (a data directory or DynamoDB) and its
+//! cloud, acting as a platform administrator.
+//!
+//! `provision` and `deprovision` accept the operation and run it right here with the engine,
+//! drawing the steps as they complete. On the local backends the cloud is the plan recorder,
+//! which creates nothing: the run is refused, the operation ends FAILED with
+//! `CLOUD_UNAVAILABLE`, and the command says so and exits with that code's exit status (10).
+//! `plan` prints the exact AWS calls and names a provisioning (or, with `--instance`, a
+//! deprovisioning) would make, on every backend.
+
+use std::time::Duration;
+
+use bbws_aws::Backend;
+use bbws_core::auth::Actor;
+use bbws_core::idempotency::IdempotencyKey;
+use bbws_core::ids::{InstanceId, OperationId, TenantId};
+use bbws_core::instance::{
+    CloudMode, DeprovisionOptions, Instance, InstanceService, Operation, ProvisioningEngine,
+    StepStatus,
+};
+use bbws_core::tenant::Email;
+use bbws_core::{Error, ErrorCode};
+use bbws_lambda::api::instance_dto::{
+    CreateInstanceRequest, InstanceResponse, OperationResponse, PlanResponse,
+};
+use clap::Subcommand;
+use comfy_table::presets::UTF8_BORDERS_ONLY;
+use comfy_table::{ContentArrangement, Table};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::output::Output;
+use crate::{BackendArgs, DataDirArg};
+
+#[derive(Debug, clap::Args)]
+pub struct InstanceArgs {
+    #[command(subcommand)]
+    command: InstanceCommand,
+    #[command(flatten)]
+    data: DataDirArg,
+    #[command(flatten)]
+    backend: BackendArgs,
+    /// How to print results.
+    #[arg(long, short = 'o', value_enum, default_value_t = Output::Table, global = true)]
+    output: Output,
+    /// The e-mail recorded as the actor of changes.
+    #[arg(
+        long,
+        env = "BBWS_ACTOR",
+        default_value = "operator@localhost.localdomain",
+        global = true
+    )]
+    actor: String,
+}
+
+/// What a provisioning asks for (as the API's `CreateInstanceRequest`).
+#[derive(Debug, Clone, clap::Args)]
+struct SpecArgs {
+    /// STARTER, STANDARD, PROFESSIONAL or ENTERPRISE.
+    #[arg(long, default_value = "STANDARD")]
+    tier: String,
+    /// Tasks to run (2-10; 1-10 where the deployment allows).
+    #[arg(long)]
+    desired_count: Option<i64>,
+    #[arg(long)]
+    wordpress_version: Option<String>,
+    /// The short key used in AWS names (default: derived from the tenant id).
+    #[arg(long)]
+    resource_key: Option<String>,
+    #[arg(long)]
+    opportunity_id: Option<String>,
+}
+
+impl SpecArgs {
+    fn request(self) -> CreateInstanceRequest {
+        CreateInstanceRequest {
+            tier: Some(self.tier),
+            desired_count: self.desired_count,
+            wordpress_version: self.wordpress_version,
+            resource_key: self.resource_key,
+            opportunity_id: self.opportunity_id,
+            ..CreateInstanceRequest::default()
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum InstanceCommand {
+    /// Print the AWS calls and names a provisioning would make (or, with --instance, a
+    /// deprovisioning). Creates nothing; works on every backend.
+    Plan {
+        tenant_id: String,
+        /// Plan the deprovisioning of this instance instead.
+        #[arg(long)]
+        instance: Option<String>,
+        #[command(flatten)]
+        spec: SpecArgs,
+    },
+    /// Provision an instance and run the operation here, showing its steps.
+    Provision {
+        tenant_id: String,
+        #[command(flatten)]
+        spec: SpecArgs,
+        /// Repeat-safe: the same key and arguments accept one operation.
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
+    /// Deprovision an instance and run the operation here, showing its steps.
+    Deprovision {
+        tenant_id: String,
+        instance_id: String,
+        /// Delete without archiving the database and files first.
+        #[arg(long)]
+        no_archive: bool,
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
+    /// Show an instance.
+    Get {
+        tenant_id: String,
+        instance_id: String,
+    },
+    /// List a tenant's instances.
+    List { tenant_id: String },
+    /// Show an operation: status, steps, progress, failure reason.
+    Operation { operation_id: String },
+}
+
+fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_BORDERS_ONLY)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header.to_vec());
+    t
+}
+
+fn json_out(v: &impl serde::Serialize) {
+    match serde_json::to_string_pretty(v) {
+        Ok(s) => println!("{s}"),
+        Err(e) => eprintln!("error: cannot render JSON: {e}"),
+    }
+}
+
+fn print_instance(out: Output, i: &Instance) {
+    let r = InstanceResponse::from(i);
+    if out == Output::Json {
+        return json_out(&r);
+    }
+    let mut t = table(&["field", "value"]);
+    let error = r
+        .last_error
+        .as_ref()
+        .map(|e| format!("{} {}", e["code"], e["message"]));
+    for (k, v) in [
+        ("instanceId", Some(r.instance_id.clone())),
+        ("tenantId", Some(r.tenant_id.clone())),
+        ("status", Some(r.status.clone())),
+        ("tier", Some(r.tier.clone())),
+        ("cpu/memory", Some(format!("{}/{}", r.cpu, r.memory))),
+        ("desiredCount", Some(r.desired_count.to_string())),
+        ("resourceKey", Some(r.resource_key.clone())),
+        ("domain", Some(r.domain.clone())),
+        ("operation", r.current_operation_id.clone()),
+        ("lastError", error),
+        ("updatedAt", Some(r.updated_at.clone())),
+    ] {
+        if let Some(v) = v {
+            t.add_row(vec![k.to_owned(), v]);
+        }
+    }
+    println!("{t}");
+}
+
+fn print_instances(out: Output, items: &[Instance]) {
+    if out == Output::Json {
+        let v: Vec<InstanceResponse> = items.iter().map(InstanceResponse::from).collect();
+        return json_out(&v);
+    }
+    let mut t = table(&["instanceId", "status", "tier", "domain", "operation"]);
+    for i in items {
+        t.add_row(vec![
+            i.id.to_string(),
+            i.state.to_string(),
+            i.tier.to_string(),
+            i.domain.clone(),
+            i.current_operation
+                .map(|o| o.to_string())
+                .unwrap_or_default(),
+        ]);
+    }
+    println!("{t}");
+}
+
+fn print_operation(out: Output, o: &Operation) {
+    let r = OperationResponse::from(o);
+    if out == Output::Json {
+        return json_out(&r);
+    }
+    println!(
+        "{} {} {} {}% ({})",
+        r.operation_id, r.r#type, r.status, r.progress, r.message
+    );
+    if let Some(e) = &r.error {
+        println!("error: {} {}", e["code"], e["message"]);
+    }
+    let mut t = table(&["step", "status", "attempts", "resource", "error"]);
+    for s in &r.steps {
+        t.add_row(vec![
+            s.name.clone(),
+            s.status.clone(),
+            s.attempts.to_string(),
+            s.resource_id.clone().unwrap_or_default(),
+            s.error.clone().unwrap_or_default(),
+        ]);
+    }
+    println!("{t}");
+}
+
+fn done_steps(o: &Operation) -> Vec<String> {
+    o.steps
+        .iter()
+        .filter(|s| matches!(s.status, StepStatus::Done | StepStatus::Skipped))
+        .map(|s| s.name.as_str().to_owned())
+        .collect()
+}
+
+/// Runs the operation here, drawing a bar of its steps (on a terminal) and naming each step as
+/// it completes. On a plan-only cloud the run is refused and the operation ends FAILED.
+async fn run_with_progress(
+    svc: &InstanceService,
+    engine: ProvisioningEngine,
+    actor: &Actor,
+    op: &Operation,
+) -> Result<Operation, Error> {
+    let id = op.id;
+    let bar = ProgressBar::new(op.steps.len() as u64);
+    if let Ok(style) = ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let mut task = tokio::spawn(async move { engine.run_or_refuse(&id).await });
+    let mut seen: Vec<String> = Vec::new();
+    let result = loop {
+        let finished = tokio::select! {
+            r = &mut task => Some(r),
+            () = tokio::time::sleep(Duration::from_millis(250)) => None,
+        };
+        if let Ok(now) = svc.operation(actor, &id).await {
+            for step in done_steps(&now) {
+                if !seen.contains(&step) {
+                    bar.inc(1);
+                    if bar.is_hidden() {
+                        eprintln!("done: {step}");
+                    } else {
+                        bar.println(format!("done: {step}"));
+                    }
+                    seen.push(step);
+                }
+            }
+            bar.set_message(now.current_step.map_or_else(String::new, |s| s.to_string()));
+        }
+        if let Some(r) = finished {
+            break r.map_err(|e| Error::Internal(format!("the engine stopped: {e}")))?;
+        }
+    };
+    bar.finish_and_clear();
+    result
+}
+
+async fn run_accepted(
+    svc: &InstanceService,
+    backend: &Backend,
+    actor: &Actor,
+    out: Output,
+    op: &Operation,
+) -> Result<(), Error> {
+    if backend.cloud.mode == CloudMode::Plan {
+        eprintln!(
+            "The plan recorder cannot provision: this backend's cloud only records the AWS calls an operation would make ({}). Use `bbws instance plan` to see them, or configure a live cloud.",
+            backend.cloud.describe()
+        );
+    }
+    let result = run_with_progress(svc, backend.provisioning_engine(), actor, op).await;
+    let now = svc.operation(actor, &op.id).await?;
+    print_operation(out, &now);
+    let ended = result?;
+    match &ended.error {
+        Some(e) if e.code == ErrorCode::CloudUnavailable => {
+            Err(Error::business(e.code, e.message.clone()))
+        }
+        Some(e) => Err(e.clone().into_error()),
+        None => Ok(()),
+    }
+}
+
+pub async fn run(args: InstanceArgs) -> Result<(), Error> {
+    let backend = Backend::open(&args.backend.config(&args.data.data_dir)?).await?;
+    let svc = backend.instance_service();
+    let actor = Actor::local_admin(Email::parse_field(&args.actor, "actor")?.as_str());
+    let out = args.output;
+    let tenant = |s: &str| s.parse::<TenantId>();
+    let instance = |s: &str| s.parse::<InstanceId>();
+    let key = |k: Option<String>| k.as_deref().map(IdempotencyKey::parse).transpose();
+    match args.command {
+        InstanceCommand::Plan {
+            tenant_id,
+            instance: None,
+            spec,
+        } => {
+            let req = spec.request().parse(svc.config().min_tasks)?;
+            let plan = svc
+                .plan_provisioning(&actor, &tenant(&tenant_id)?, req)
+                .await?;
+            match out {
+                Output::Json => json_out(&PlanResponse::from(&plan)),
+                Output::Table => print!("{}", plan.render()),
+            }
+        }
+        InstanceCommand::Plan {
+            tenant_id,
+            instance: Some(i),
+            ..
+        } => {
+            let plan = svc
+                .plan_deprovisioning(
+                    &actor,
+                    &tenant(&tenant_id)?,
+                    &instance(&i)?,
+                    DeprovisionOptions {
+                        archive_data: true,
+                        reason: None,
+                    },
+                )
+                .await?;
+            match out {
+                Output::Json => json_out(&PlanResponse::from(&plan)),
+                Output::Table => print!("{}", plan.render()),
+            }
+        }
+        InstanceCommand::Provision {
+            tenant_id,
+            spec,
+            idempotency_key,
+        } => {
+            let req = spec.request().parse(svc.config().min_tasks)?;
+            let accepted = svc
+                .request_provisioning(
+                    &actor,
+                    &tenant(&tenant_id)?,
+                    req,
+                    key(idempotency_key)?.as_ref(),
+                )
+                .await?;
+            eprintln!(
+                "accepted: instance {} operation {}",
+                accepted.value.instance.id, accepted.value.operation.id
+            );
+            run_accepted(&svc, &backend, &actor, out, &accepted.value.operation).await?;
+        }
+        InstanceCommand::Deprovision {
+            tenant_id,
+            instance_id,
+            no_archive,
+            reason,
+            idempotency_key,
+        } => {
+            let accepted = svc
+                .request_deprovisioning(
+                    &actor,
+                    &tenant(&tenant_id)?,
+                    &instance(&instance_id)?,
+                    DeprovisionOptions {
+                        archive_data: !no_archive,
+                        reason,
+                    },
+                    key(idempotency_key)?.as_ref(),
+                )
+                .await?;
+            eprintln!(
+                "accepted: instance {} operation {}",
+                accepted.value.instance.id, accepted.value.operation.id
+            );
+            run_accepted(&svc, &backend, &actor, out, &accepted.value.operation).await?;
+        }
+        InstanceCommand::Get {
+            tenant_id,
+            instance_id,
+        } => {
+            let i = svc
+                .get(&actor, &tenant(&tenant_id)?, &instance(&instance_id)?)
+                .await?;
+            print_instance(out, &i);
+        }
+        InstanceCommand::List { tenant_id } => {
+            print_instances(out, &svc.list(&actor, &tenant(&tenant_id)?).await?);
+        }
+        InstanceCommand::Operation { operation_id } => {
+            let o = svc
+                .operation(&actor, &operation_id.parse::<OperationId>()?)
+                .await?;
+            print_operation(out, &o);
+        }
+    }
+    Ok(())
+}

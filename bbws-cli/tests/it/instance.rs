@@ -1,0 +1,123 @@
+//! `bbws instance ...` driving the real binary on an embedded data directory, whose cloud is the
+//! plan recorder.
+
+use serde_json::Value;
+
+use crate::support::{bbws, stdout};
+
+fn json(o: &std::process::Output) -> Value {
+    serde_json::from_str(&stdout(o)).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(o)))
+}
+
+fn tenant(d: &str) -> String {
+    let created = bbws(&[
+        "tenant",
+        "create",
+        "--data-dir",
+        d,
+        "-o",
+        "json",
+        "--name",
+        "Instance Corp",
+        "--email",
+        "ops@instance.test",
+        "--environment",
+        "dev",
+    ]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    json(&created)["tenantId"]
+        .as_str()
+        .expect("tenant id")
+        .to_owned()
+}
+
+#[test]
+fn plan_prints_the_aws_calls_and_names_of_a_tenant() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf-8 path");
+    let t = tenant(d);
+    let out = bbws(&[
+        "instance",
+        "plan",
+        &t,
+        "--data-dir",
+        d,
+        "--resource-key",
+        "acme",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = stdout(&out);
+    assert!(text.contains("cognito-idp:CreateUserPool"), "{text}");
+    assert!(text.contains("ecs:CreateService"), "{text}");
+    assert!(text.contains("acme"), "{text}");
+    // Planning created nothing.
+    let listed = json(&bbws(&[
+        "instance",
+        "list",
+        &t,
+        "--data-dir",
+        d,
+        "-o",
+        "json",
+    ]));
+    assert_eq!(listed.as_array().map(Vec::len), Some(0), "{listed}");
+}
+
+#[test]
+fn provision_on_the_embedded_backend_is_refused_clearly_and_recorded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf-8 path");
+    let t = tenant(d);
+    let out = bbws(&["instance", "provision", &t, "--data-dir", d, "-o", "json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(10), "{stderr}");
+    assert!(
+        stderr.contains("The plan recorder cannot provision"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("error[CLOUD_UNAVAILABLE]"), "{stderr}");
+    let op = json(&out);
+    assert_eq!(op["status"], "FAILED", "{op}");
+    assert_eq!(op["error"]["code"], "CLOUD_UNAVAILABLE");
+    let op_id = op["operationId"].as_str().expect("operation id").to_owned();
+    let inst_id = op["instanceId"].as_str().expect("instance id").to_owned();
+
+    let listed = json(&bbws(&[
+        "instance",
+        "list",
+        &t,
+        "--data-dir",
+        d,
+        "-o",
+        "json",
+    ]));
+    assert_eq!(listed[0]["instanceId"], inst_id.as_str(), "{listed}");
+    assert_eq!(listed[0]["status"], "FAILED");
+
+    let got = json(&bbws(&[
+        "instance",
+        "get",
+        &t,
+        &inst_id,
+        "--data-dir",
+        d,
+        "-o",
+        "json",
+    ]));
+    assert_eq!(got["currentOperationId"], op_id.as_str(), "{got}");
+    assert_eq!(got["lastError"]["code"], "CLOUD_UNAVAILABLE");
+
+    let shown = bbws(&["instance", "operation", &op_id, "--data-dir", d]);
+    assert!(shown.status.success());
+    let text = stdout(&shown);
+    assert!(text.contains("PROVISION FAILED"), "{text}");
+    assert!(text.contains("create-cognito-pool"), "{text}");
+}

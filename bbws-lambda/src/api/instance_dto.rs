@@ -1,0 +1,463 @@
+//! Wire shapes of the instance API (digest 2.7 §1.3, §1.4, §2.3) and their conversion to and
+//! from domain types. Request bodies are strict: unknown fields are refused.
+
+use bbws_core::error::{Error, FieldError};
+use bbws_core::ids::{InstanceId, OperationId, TenantId};
+use bbws_core::instance::{
+    DesiredCount, Instance, InstanceState, NewInstance, Operation, OpportunityId, Plan,
+    ResourceKey, SizeTier, TaskSize,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use super::dto::{Link, Links, tenant_href};
+
+/// The base path of an instance.
+pub fn instance_href(tenant: &TenantId, id: &InstanceId) -> String {
+    format!("{}/instances/{id}", tenant_href(tenant))
+}
+
+/// The path of an operation.
+pub fn operation_href(id: &OperationId) -> String {
+    format!("/v1.0/operations/{id}")
+}
+
+/// The links of an instance in its state: navigation, plus the actions the state allows.
+pub fn instance_links(i: &Instance) -> Links {
+    let base = instance_href(&i.tenant_id, &i.id);
+    let mut l = Links::new();
+    l.insert("self".into(), Link::get(&base));
+    l.insert("tenant".into(), Link::get(tenant_href(&i.tenant_id)));
+    l.insert(
+        "collection".into(),
+        Link::get(format!("{}/instances", tenant_href(&i.tenant_id))),
+    );
+    if let Some(op) = &i.current_operation {
+        l.insert("operation".into(), Link::get(operation_href(op)));
+    }
+    if i.state
+        .can_transition_to(InstanceState::PendingDeprovisioning)
+    {
+        l.insert("deprovision".into(), Link::action("DELETE", &base));
+    }
+    if i.state
+        .can_transition_to(InstanceState::PendingProvisioning)
+    {
+        l.insert(
+            "retry".into(),
+            Link::action("POST", format!("{base}/retry")),
+        );
+    }
+    l
+}
+
+/// Body of `POST /v1.0/tenants/{tenantId}/instances` (C2). `plan` is a synonym of `tier`
+/// (`STARTER` ≡ `STANDARD`); `configuration.*` and the top-level fields are both accepted.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateInstanceRequest {
+    #[schema(
+        example = "STANDARD",
+        pattern = "^(STARTER|STANDARD|PROFESSIONAL|ENTERPRISE)$"
+    )]
+    pub tier: Option<String>,
+    /// Synonym of `tier`.
+    pub plan: Option<String>,
+    /// Overrides the tier's Fargate CPU units (with `memory`).
+    pub cpu: Option<u32>,
+    /// Overrides the tier's memory in MiB (with `cpu`).
+    pub memory: Option<u32>,
+    #[schema(minimum = 1, maximum = 10, example = 2)]
+    pub desired_count: Option<i64>,
+    #[schema(example = "latest")]
+    pub wordpress_version: Option<String>,
+    pub opportunity_id: Option<String>,
+    /// The short key used in AWS names (default: derived from the tenant id).
+    pub resource_key: Option<String>,
+    pub configuration: Option<InstanceConfiguration>,
+    /// Accepted for compatibility with the LLD request; the tenant's own values are used.
+    pub organization_name: Option<String>,
+    /// Accepted for compatibility with the LLD request; the tenant's own values are used.
+    pub contact_email: Option<String>,
+}
+
+/// `configuration` of C2.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InstanceConfiguration {
+    #[schema(minimum = 1, maximum = 10)]
+    pub desired_count: Option<i64>,
+    pub wordpress_version: Option<String>,
+}
+
+fn collect<T>(fields: &mut Vec<FieldError>, r: Result<T, Error>) -> Option<T> {
+    match r {
+        Ok(v) => Some(v),
+        Err(Error::Validation { fields: f, .. }) => {
+            fields.extend(f);
+            None
+        }
+        Err(e) => {
+            fields.push(FieldError {
+                field: "body".into(),
+                message: e.to_string(),
+            });
+            None
+        }
+    }
+}
+
+fn agree<T: PartialEq + Clone>(
+    fields: &mut Vec<FieldError>,
+    name: &str,
+    a: Option<T>,
+    b: Option<T>,
+) -> Option<T> {
+    match (a, b) {
+        (Some(a), Some(b)) if a != b => {
+            fields.push(FieldError {
+                field: name.into(),
+                message: format!("{name} and configuration.{name} disagree"),
+            });
+            None
+        }
+        (a, b) => a.or(b),
+    }
+}
+
+impl CreateInstanceRequest {
+    /// Parses into a [`NewInstance`]; `min_tasks` is the deployment's minimum task count.
+    pub fn parse(self, min_tasks: u32) -> Result<NewInstance, Error> {
+        let mut fields = Vec::new();
+        let config = self.configuration.unwrap_or_default();
+        let tier_raw = match (self.tier, self.plan) {
+            (Some(t), Some(p)) => {
+                let (a, b) = (t.parse::<SizeTier>().ok(), p.parse::<SizeTier>().ok());
+                if a.is_some() && a != b {
+                    fields.push(FieldError {
+                        field: "plan".into(),
+                        message: "tier and plan disagree".into(),
+                    });
+                }
+                Some(t)
+            }
+            (t, p) => t.or(p),
+        };
+        let tier = match tier_raw {
+            Some(t) => collect(&mut fields, t.parse::<SizeTier>()),
+            None => Some(SizeTier::Standard),
+        };
+        let task_size = match (self.cpu, self.memory) {
+            (None, None) => Some(None),
+            (Some(c), Some(m)) => collect(&mut fields, TaskSize::new(c, m)).map(Some),
+            _ => {
+                fields.push(FieldError {
+                    field: "cpu".into(),
+                    message: "cpu and memory are given together".into(),
+                });
+                None
+            }
+        };
+        let count = agree(
+            &mut fields,
+            "desiredCount",
+            self.desired_count,
+            config.desired_count,
+        );
+        let desired_count = match count {
+            Some(n) => collect(&mut fields, DesiredCount::parse(n, min_tasks)),
+            None => Some(DesiredCount::DEFAULT),
+        };
+        let version = agree(
+            &mut fields,
+            "wordpressVersion",
+            self.wordpress_version,
+            config.wordpress_version,
+        )
+        .unwrap_or_else(|| "latest".to_owned());
+        if version.is_empty()
+            || version.len() > 32
+            || !version
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        {
+            fields.push(FieldError {
+                field: "wordpressVersion".into(),
+                message: "wordpressVersion is 1-32 letters, digits, dots or hyphens".into(),
+            });
+        }
+        let opportunity = self
+            .opportunity_id
+            .map(|o| collect(&mut fields, OpportunityId::parse(&o)));
+        let resource_key = self
+            .resource_key
+            .map(|k| collect(&mut fields, ResourceKey::parse(&k)));
+        match (tier, task_size, desired_count, opportunity, resource_key) {
+            (Some(tier), Some(task_size), Some(desired_count), o, k) if fields.is_empty() => {
+                Ok(NewInstance {
+                    tier,
+                    task_size,
+                    desired_count,
+                    wordpress_version: version,
+                    opportunity: o.flatten(),
+                    resource_key: k.flatten(),
+                })
+            }
+            _ => Err(Error::fields(fields)),
+        }
+    }
+}
+
+/// An instance (C3; summary items of C1 have the same shape).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceResponse {
+    #[schema(example = "inst-123e4567-e89b-12d3-a456-426614174000")]
+    pub instance_id: String,
+    pub tenant_id: String,
+    /// The provisioning state (digest §7.1).
+    #[schema(example = "PENDING_PROVISIONING")]
+    pub status: String,
+    pub provisioning_state: String,
+    pub resource_key: String,
+    pub environment: String,
+    pub tier: String,
+    pub cpu: u32,
+    pub memory: u32,
+    pub desired_count: u32,
+    pub wordpress_version: String,
+    pub opportunity_id: Option<String>,
+    pub domain: String,
+    pub endpoint: String,
+    /// Ids and ARNs of the live resources (ledger type → id).
+    #[schema(value_type = Object)]
+    pub resources: Map<String, Value>,
+    #[schema(value_type = Option<Object>)]
+    pub last_error: Option<Value>,
+    pub current_operation_id: Option<String>,
+    pub created_at: String,
+    pub created_by: String,
+    pub updated_at: String,
+    pub updated_by: String,
+    pub provisioned_at: Option<String>,
+    pub deprovisioned_at: Option<String>,
+    pub version: u64,
+    #[serde(rename = "_links")]
+    #[schema(value_type = std::collections::HashMap<String, Link>)]
+    pub links: Links,
+}
+
+fn failure_json(f: &bbws_core::instance::FailureReason) -> Value {
+    serde_json::json!({"code": f.code.as_str(), "message": f.message, "resources": f.resources})
+}
+
+impl From<&Instance> for InstanceResponse {
+    fn from(i: &Instance) -> Self {
+        Self {
+            instance_id: i.id.to_string(),
+            tenant_id: i.tenant_id.to_string(),
+            status: i.state.as_str().to_owned(),
+            provisioning_state: i.state.as_str().to_owned(),
+            resource_key: i.resource_key.as_str().to_owned(),
+            environment: i.environment.as_str().to_owned(),
+            tier: i.tier.as_str().to_owned(),
+            cpu: i.task_size.cpu(),
+            memory: i.task_size.memory(),
+            desired_count: i.desired_count.get(),
+            wordpress_version: i.wordpress_version.clone(),
+            opportunity_id: i.opportunity.as_ref().map(|o| o.as_str().to_owned()),
+            domain: i.domain.clone(),
+            endpoint: i.endpoint(),
+            resources: i
+                .resources
+                .iter()
+                .map(|(k, v)| (k.as_str().to_owned(), Value::String(v.clone())))
+                .collect(),
+            last_error: i.last_error.as_ref().map(failure_json),
+            current_operation_id: i.current_operation.map(|o| o.to_string()),
+            created_at: i.created.at.to_string(),
+            created_by: i.created.by.clone(),
+            updated_at: i.updated.at.to_string(),
+            updated_by: i.updated.by.clone(),
+            provisioned_at: i.provisioned_at.map(|t| t.to_string()),
+            deprovisioned_at: i.deprovisioned_at.map(|t| t.to_string()),
+            version: i.version,
+            links: instance_links(i),
+        }
+    }
+}
+
+/// C1.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceListResponse {
+    pub instances: Vec<InstanceResponse>,
+    pub count: usize,
+    pub more_available: bool,
+    #[serde(rename = "_links")]
+    #[schema(value_type = std::collections::HashMap<String, Link>)]
+    pub links: Links,
+}
+
+/// One step of an operation.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationStepResponse {
+    #[schema(example = "create-cognito-pool")]
+    pub name: String,
+    #[schema(example = "PENDING")]
+    pub status: String,
+    pub started_at: Option<String>,
+    pub completed_at: Option<String>,
+    pub attempts: u32,
+    pub resource_id: Option<String>,
+    pub error: Option<String>,
+}
+
+/// An operation (C20, §2.3).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationResponse {
+    #[schema(example = "op-123e4567-e89b-12d3-a456-426614174000")]
+    pub operation_id: String,
+    pub tenant_id: String,
+    pub instance_id: String,
+    #[schema(example = "PROVISION")]
+    pub r#type: String,
+    #[schema(example = "PENDING")]
+    pub status: String,
+    pub phase: String,
+    /// 0–100: the share of the expected work done.
+    pub progress: u8,
+    pub current_step: Option<String>,
+    pub message: String,
+    /// `{code, message, resources}` when the operation failed.
+    #[schema(value_type = Option<Object>)]
+    pub error: Option<Value>,
+    pub estimated_completion_at: Option<String>,
+    pub steps: Vec<OperationStepResponse>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub completed_at: Option<String>,
+    pub requested_by: String,
+    pub correlation_id: String,
+    pub version: u64,
+    #[serde(rename = "_links")]
+    #[schema(value_type = std::collections::HashMap<String, Link>)]
+    pub links: Links,
+}
+
+impl From<&Operation> for OperationResponse {
+    fn from(o: &Operation) -> Self {
+        let mut links = Links::new();
+        links.insert("self".into(), Link::get(operation_href(&o.id)));
+        links.insert(
+            "instance".into(),
+            Link::get(instance_href(&o.tenant_id, &o.instance_id)),
+        );
+        links.insert("tenant".into(), Link::get(tenant_href(&o.tenant_id)));
+        Self {
+            operation_id: o.id.to_string(),
+            tenant_id: o.tenant_id.to_string(),
+            instance_id: o.instance_id.to_string(),
+            r#type: o.op_type.as_str().to_owned(),
+            status: o.status.as_str().to_owned(),
+            phase: o.phase.as_str().to_owned(),
+            progress: o.progress,
+            current_step: o.current_step.map(|s| s.as_str().to_owned()),
+            message: o.message.clone(),
+            error: o.error.as_ref().map(failure_json),
+            estimated_completion_at: o.estimated_completion_at.map(|t| t.to_string()),
+            steps: o
+                .steps
+                .iter()
+                .map(|s| OperationStepResponse {
+                    name: s.name.as_str().to_owned(),
+                    status: s.status.as_str().to_owned(),
+                    started_at: s.started_at.map(|t| t.to_string()),
+                    completed_at: s.completed_at.map(|t| t.to_string()),
+                    attempts: s.attempts,
+                    resource_id: s.resource_id.clone(),
+                    error: s.error.clone(),
+                })
+                .collect(),
+            created_at: o.created_at.to_string(),
+            updated_at: o.updated_at.to_string(),
+            completed_at: o.completed_at.map(|t| t.to_string()),
+            requested_by: o.requested_by.clone(),
+            correlation_id: o.correlation_id.clone(),
+            version: o.version,
+            links,
+        }
+    }
+}
+
+/// The 202 answer of C2, C5 and retry (the digest's `AsyncResponse` union).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AcceptedResponse {
+    pub operation_id: String,
+    pub instance_id: String,
+    pub tenant_id: String,
+    /// The instance's provisioning state.
+    #[schema(example = "PENDING_PROVISIONING")]
+    pub status: String,
+    pub message: String,
+    pub estimated_completion_minutes: u64,
+    pub operation: OperationResponse,
+    #[serde(rename = "_links")]
+    #[schema(value_type = std::collections::HashMap<String, Link>)]
+    pub links: Links,
+}
+
+/// One planned AWS call.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedCallResponse {
+    #[schema(example = "cognito-idp")]
+    pub service: String,
+    #[schema(example = "CreateUserPool")]
+    pub action: String,
+    pub resource: String,
+    #[schema(value_type = Object)]
+    pub tags: Map<String, Value>,
+    #[schema(value_type = Object)]
+    pub params: Value,
+}
+
+/// The answer of `?dryRun=true`: the calls the operation would make; nothing is created.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanResponse {
+    pub dry_run: bool,
+    pub source: String,
+    pub calls: Vec<PlannedCallResponse>,
+    /// The plan as text, one numbered call a line.
+    pub rendered: String,
+}
+
+impl From<&Plan> for PlanResponse {
+    fn from(p: &Plan) -> Self {
+        Self {
+            dry_run: true,
+            source: p.source.clone(),
+            calls: p
+                .calls
+                .iter()
+                .map(|c| PlannedCallResponse {
+                    service: c.service.clone(),
+                    action: c.action.clone(),
+                    resource: c.resource.clone(),
+                    tags: c
+                        .tags
+                        .iter()
+                        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                        .collect(),
+                    params: c.params.clone(),
+                })
+                .collect(),
+            rendered: p.render(),
+        }
+    }
+}

@@ -13,11 +13,6 @@
 //! or `dynamodb`, `ENVIRONMENT`, `DYNAMODB_TABLE`, `EVENT_BUS_NAME`, `AWS_ENDPOINT_URL`), with
 //! `BBWS_DATA_DIR` defaulting to `/tmp/bbws-data`; `LOG_LEVEL` (default `info`).
 
-/// mimalloc: the request path allocates many small, short-lived objects (JSON values, strings,
-/// headers), which it serves faster than the system allocator (see benches/README.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::convert::Infallible;
 
 use bbws_aws::{Backend, BackendKind};

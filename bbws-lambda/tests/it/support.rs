@@ -166,17 +166,14 @@ pub fn admin() -> String {
     token("root", &["Admins"], &[])
 }
 
-/// A viewer of the listed tenants (`Viewers` + `custom:tenantIds`).
+/// A token claiming Viewer on the listed tenants (`Viewers` + `custom:tenantIds`). With the
+/// organisation service the claim gives no role: only a router without it reads roles from claims.
 pub fn viewer(tenant_ids: &[&str]) -> String {
     token("viewer", &["Viewers"], tenant_ids)
 }
 
-/// An operator of the listed tenants (`Operators` + `custom:tenantIds`).
-pub fn operator(tenant_ids: &[&str]) -> String {
-    token("operator", &["Operators"], tenant_ids)
-}
-
-/// The admin of one tenant (`{tenantId}-admins`).
+/// A token claiming Admin of one tenant (`{tenantId}-admins`); like [`viewer`], the claim counts
+/// only on a router without the organisation service.
 pub fn tenant_admin(tenant_id: &str) -> String {
     token("tenant-admin", &[&format!("{tenant_id}-admins")], &[])
 }

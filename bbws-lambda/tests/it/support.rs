@@ -38,8 +38,15 @@ pub const PORTAL: &str = "https://portal.bbws.test";
 /// A user of the identity provider the organisation API looks users up in.
 #[async_trait::async_trait]
 pub trait TestDirectory: Send + Sync {
-    /// Registers (or replaces) an enabled user.
-    async fn register(&self, sub: &str, email: &str);
+    /// Registers (or replaces) an enabled user under `name`.
+    async fn register(&self, name: &str, email: &str);
+
+    /// The user id (the token's `sub`) of the user registered under `name`: the name itself
+    /// where the directory takes the test's ids, the generated `sub` where it makes its own
+    /// (Cognito). A name never registered is its own id.
+    fn subject(&self, name: &str) -> String {
+        name.to_owned()
+    }
 }
 
 /// The mail the organisation API sent.
@@ -147,6 +154,19 @@ pub fn token_with(
         customer_id: None,
     };
     issue_token(secret, &claims, ttl, iat).expect("a token can be signed")
+}
+
+/// A valid token for `sub` with the e-mail `email`, these groups and `custom:tenantIds`.
+pub fn token_for(sub: &str, email: &str, groups: &[&str], tenant_ids: &[&str]) -> String {
+    let claims = Claims {
+        sub: sub.to_owned(),
+        email: Some(email.to_owned()),
+        groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+        tenant_ids: tenant_ids.iter().map(|t| (*t).to_owned()).collect(),
+        customer_id: None,
+    };
+    issue_token(SECRET, &claims, Duration::from_hours(1), now_secs())
+        .expect("a token can be signed")
 }
 
 /// A valid token for `sub` with these groups and `custom:tenantIds`.

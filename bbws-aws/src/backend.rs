@@ -295,6 +295,16 @@ impl Backend {
     /// (region, credentials, endpoint) and builds the DynamoDB and EventBridge clients from it;
     /// it does not touch the network, so a missing table shows on the first request.
     pub async fn open(config: &BackendConfig) -> Result<Self, Error> {
+        Self::open_with_sdk(config, None).await
+    }
+
+    /// [`Self::open`] with the AWS SDK configuration given rather than loaded from the
+    /// environment (`None` loads it): e.g. static credentials for a local endpoint. Only a
+    /// DynamoDB backend uses it.
+    pub async fn open_with_sdk(
+        config: &BackendConfig,
+        sdk: Option<aws_config::SdkConfig>,
+    ) -> Result<Self, Error> {
         let local = |store: EmbeddedStore, log: EventLog| {
             let wake = store.outbox_notifier();
             let mailbox = EmbeddedMailbox::new(store.clone(), Arc::new(SystemClock));
@@ -349,7 +359,10 @@ impl Backend {
                     );
                     None
                 };
-                let sdk = crate::sdk::load(config.endpoint_url.as_deref()).await;
+                let sdk = match sdk {
+                    Some(sdk) => sdk,
+                    None => crate::sdk::load(config.endpoint_url.as_deref()).await,
+                };
                 let store = Arc::new(DynamoStore::new(crate::sdk::dynamodb(&sdk), &config.table));
                 let wake = store.outbox_notifier();
                 let directory: Arc<dyn IdentityDirectory> = if let Some(pool) = &config.user_pool_id

@@ -112,11 +112,13 @@ fn list(v: Option<&Value>) -> Vec<String> {
     }
 }
 
-/// What a caller may see: every tenant, or the listed ones.
+/// What a caller may see: every tenant, the listed ones, or every tenant of a customer and the
+/// listed ones (a customer admin, C23).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
     All,
     Only(Vec<TenantId>),
+    CustomerAnd(String, Vec<TenantId>),
 }
 
 /// An authenticated caller.
@@ -128,6 +130,9 @@ pub struct Actor {
     global_operator: bool,
     customer_id: Option<String>,
     customer_admin: bool,
+    /// The customer whose tenants [`Self::scope`] covers (set once the roles come from the
+    /// store, see [`Self::with_customer_scope`]).
+    customer_scope: Option<String>,
     roles: BTreeMap<TenantId, Role>,
 }
 
@@ -173,6 +178,7 @@ impl Actor {
             global_operator: false,
             customer_id: claims.customer_id.clone(),
             customer_admin: false,
+            customer_scope: None,
             roles: BTreeMap::new(),
         };
         let listed: Vec<TenantId> = claims
@@ -272,6 +278,20 @@ impl Actor {
         actor
     }
 
+    /// The same caller, seeing every tenant of its customer besides the ones it holds roles on,
+    /// when it is a customer admin (C23). The organisation service sets this with the roles it
+    /// read from the store, where a tenant's customer decides the customer admin's role.
+    #[must_use]
+    pub fn with_customer_scope(&self) -> Self {
+        let mut actor = self.clone();
+        actor.customer_scope = if actor.is_customer_admin() {
+            actor.customer_id.clone()
+        } else {
+            None
+        };
+        actor
+    }
+
     /// The caller's role on a tenant, if any.
     pub fn role_in(&self, tenant: &TenantId) -> Option<Role> {
         if self.platform_admin {
@@ -283,10 +303,11 @@ impl Actor {
 
     /// The tenants the caller may see.
     pub fn scope(&self) -> Scope {
-        if self.platform_admin {
-            Scope::All
-        } else {
-            Scope::Only(self.roles.keys().copied().collect())
+        let listed = self.roles.keys().copied().collect();
+        match (self.platform_admin, &self.customer_scope) {
+            (true, _) => Scope::All,
+            (false, Some(customer)) => Scope::CustomerAnd(customer.clone(), listed),
+            (false, None) => Scope::Only(listed),
         }
     }
 

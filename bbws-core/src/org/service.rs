@@ -166,18 +166,20 @@ impl OrgService {
     }
 
     /// The caller with its roles on every tenant it is assigned to (one GSI1 query), for
-    /// listings scoped to the caller.
+    /// listings scoped to the caller; a customer admin also sees every tenant of its customer.
     pub async fn resolve_scope(&self, actor: &Actor) -> Result<Actor> {
         let Ok(user) = super::values::UserId::parse(actor.sub()) else {
-            return Ok(actor.with_tenant_roles([]));
+            return Ok(actor.with_tenant_roles([]).with_customer_scope());
         };
         let assignments = self.ports.org.user_assignments(&user).await?;
-        Ok(actor.with_tenant_roles(
-            assignments
-                .into_iter()
-                .filter(|a| a.active)
-                .map(|a| (a.tenant_id, a.role)),
-        ))
+        Ok(actor
+            .with_tenant_roles(
+                assignments
+                    .into_iter()
+                    .filter(|a| a.active)
+                    .map(|a| (a.tenant_id, a.role)),
+            )
+            .with_customer_scope())
     }
 
     /// Loads the tenant and checks the caller's role: 404 outside the caller's scope, 403 when

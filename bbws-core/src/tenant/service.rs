@@ -57,6 +57,9 @@ impl TenantFilter {
             && match &self.scope {
                 Scope::All => true,
                 Scope::Only(ids) => ids.contains(&t.id),
+                Scope::CustomerAnd(customer, ids) => {
+                    t.customer_id.as_deref() == Some(customer.as_str()) || ids.contains(&t.id)
+                }
             }
     }
 
@@ -69,6 +72,13 @@ impl TenantFilter {
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(","),
+            Scope::CustomerAnd(customer, ids) => format!(
+                "customer:{customer};{}",
+                ids.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
         };
         fingerprint(&[
             self.status.map_or("", TenantStatus::as_str),

@@ -6,6 +6,8 @@ use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bbws_core::Error;
+use bbws_core::auth::Actor;
+use bbws_core::ids::TenantId;
 use bbws_core::pagination::{Cursor, Limit, Page, PageRequest};
 use bbws_core::tenant::{Environment, Reason, Tenant, TenantStatus};
 
@@ -22,6 +24,34 @@ use super::extract::{
 };
 
 type ApiResult = Result<Response, ApiError>;
+
+/// Authorization of the tenant endpoints (C23, C24): the stored assignments are the source of
+/// truth for a caller's role in a tenant and for the tenants it may see; the claims still say who
+/// is a platform admin (`Admins`) and who is a customer admin (`CustomerAdmins` with
+/// `custom:customerId`). Tenant roles the token claims (`{tenantId}-admins`, `Viewers` with
+/// `custom:tenantIds`, ...) count for nothing once the organisation service is there.
+///
+/// A router built without the organisation service (`AppState.org` is `None`) keeps taking the
+/// tenant roles from the claims, as [`Actor::from_claims`] reads them.
+impl AppState {
+    /// The caller with its role on `tenant` read from the store. Platform admins are Admin on
+    /// every tenant and need no read.
+    pub async fn actor_on(&self, actor: Actor, tenant: &TenantId) -> Result<Actor, Error> {
+        match &self.org {
+            Some(org) if !actor.is_platform_admin() => org.resolve_actor(&actor, tenant).await,
+            _ => Ok(actor),
+        }
+    }
+
+    /// The caller with the tenants it may see read from the store: its active assignments, and
+    /// for a customer admin every tenant of its customer.
+    pub async fn actor_scope(&self, actor: Actor) -> Result<Actor, Error> {
+        match &self.org {
+            Some(org) if !actor.is_platform_admin() => org.resolve_scope(&actor).await,
+            _ => Ok(actor),
+        }
+    }
+}
 
 /// The `message` of a park response (LLD §6.4).
 pub const PARKED_MESSAGE: &str =
@@ -209,6 +239,7 @@ pub async fn list_tenants(
     )?;
     let page = page_request(&q)?;
     let limit = page.limit.get().to_string();
+    let actor = s.actor_scope(actor).await?;
     let result = s
         .tenants
         .list(&actor, status, environment, name.clone(), &page)
@@ -245,6 +276,7 @@ pub async fn get_tenant(
     Caller(actor): Caller,
     TenantPath(id): TenantPath,
 ) -> ApiResult {
+    let actor = s.actor_on(actor, &id).await?;
     let t = s.tenants.get(&actor, &id).await?;
     Ok(tenant_response(StatusCode::OK, &t, None, None))
 }
@@ -265,6 +297,7 @@ pub async fn update_tenant(
 ) -> ApiResult {
     let (patch, body_version) = body.parse()?;
     let expected = expected_version(if_match, body_version)?;
+    let actor = s.actor_on(actor, &id).await?;
     let t = s.tenants.update(&actor, &id, patch, expected).await?;
     Ok(tenant_response(StatusCode::OK, &t, None, None))
 }
@@ -283,6 +316,7 @@ pub async fn delete_tenant(
     q: QueryPairs,
 ) -> ApiResult {
     let force = query_bool(&q, "force")?;
+    let actor = s.actor_on(actor, &id).await?;
     let t = s.tenants.deprovision(&actor, &id, force, if_match).await?;
     Ok(tenant_response(
         StatusCode::OK,
@@ -307,6 +341,7 @@ pub async fn set_status(
     JsonBody(body): JsonBody<StatusRequest>,
 ) -> ApiResult {
     let (status, reason) = body.parse()?;
+    let actor = s.actor_on(actor, &id).await?;
     let t = s
         .tenants
         .set_status(&actor, &id, status, reason.as_deref(), if_match)
@@ -325,6 +360,7 @@ pub async fn get_lifecycle(
     Caller(actor): Caller,
     TenantPath(id): TenantPath,
 ) -> ApiResult {
+    let actor = s.actor_on(actor, &id).await?;
     let t = s.tenants.get(&actor, &id).await?;
     let mut links = super::dto::tenant_links(&t);
     links.retain(|k, _| {
@@ -368,6 +404,7 @@ pub async fn park_tenant(
     JsonBody(body): JsonBody<ReasonRequest>,
 ) -> ApiResult {
     let reason = Reason::parse(body.reason.as_deref(), "Park reason")?;
+    let actor = s.actor_on(actor, &id).await?;
     let t = s.tenants.park(&actor, &id, &reason, if_match).await?;
     Ok(tenant_response(
         StatusCode::OK,
@@ -391,6 +428,7 @@ pub async fn unpark_tenant(
     IfMatch(if_match): IfMatch,
     OptionalJsonBody(_): OptionalJsonBody<EmptyRequest>,
 ) -> ApiResult {
+    let actor = s.actor_on(actor, &id).await?;
     let t = s.tenants.unpark(&actor, &id, if_match).await?;
     Ok(tenant_response(
         StatusCode::OK,
@@ -415,6 +453,7 @@ pub async fn suspend_tenant(
     JsonBody(body): JsonBody<ReasonRequest>,
 ) -> ApiResult {
     let reason = Reason::parse(body.reason.as_deref(), "Suspension reason")?;
+    let actor = s.actor_on(actor, &id).await?;
     let t = s.tenants.suspend(&actor, &id, &reason, if_match).await?;
     Ok(tenant_response(
         StatusCode::OK,
@@ -438,6 +477,7 @@ pub async fn resume_tenant(
     IfMatch(if_match): IfMatch,
     OptionalJsonBody(_): OptionalJsonBody<EmptyRequest>,
 ) -> ApiResult {
+    let actor = s.actor_on(actor, &id).await?;
     let t = s.tenants.resume(&actor, &id, if_match).await?;
     Ok(tenant_response(
         StatusCode::OK,
@@ -468,6 +508,7 @@ pub async fn list_audit(
 ) -> ApiResult {
     let page = page_request(&q)?;
     let limit = page.limit.get().to_string();
+    let actor = s.actor_on(actor, &id).await?;
     let result = s.tenants.audit_trail(&actor, &id, &page).await?;
     let links = page_links(&uri, &result, &[("limit", Some(&limit))]);
     let items: Vec<AuditEventResponse> =

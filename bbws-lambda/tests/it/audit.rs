@@ -3,9 +3,9 @@
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::org_support::{active_tenant, assign, plain};
 use crate::support::{
     ADMIN_EMAIL, activate, admin, assert_error, assert_timestamp, call, create_named, park,
-    tenant_admin, viewer,
 };
 
 fn event_types(page: &Value) -> Vec<String> {
@@ -116,16 +116,22 @@ async fn the_audit_trail_lists_every_change_oldest_first() {
 
 #[tokio::test]
 async fn the_audit_trail_is_for_admins() {
-    let app = crate::support::app();
-    let id = create_named(&app, "Private Org").await;
+    let org = crate::support::embedded_org_app().await;
+    let app = org.router.clone();
+    let id = active_tenant(&org, "Private Org").await;
     let uri = format!("/v1.0/tenants/{id}/audit");
+    assign(&org, &id, "viewer", "Viewer").await;
+    assign(&org, &id, "tenant-admin", "Admin").await;
 
-    let reply = call(&app, Method::GET, &uri, Some(&viewer(&[&id])), None).await;
+    let reply = call(&app, Method::GET, &uri, Some(&plain("viewer")), None).await;
     assert_error(&reply, StatusCode::FORBIDDEN, "FORBIDDEN");
 
-    let (status, _, page) = call(&app, Method::GET, &uri, Some(&tenant_admin(&id)), None).await;
+    let (status, _, page) = call(&app, Method::GET, &uri, Some(&plain("tenant-admin")), None).await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    assert_eq!(event_types(&page), ["TENANT_CREATED"]);
+    assert_eq!(
+        event_types(&page)[..2],
+        ["TENANT_CREATED", "STATUS_CHANGED"]
+    );
 
     let missing = "/v1.0/tenants/tenant-00000000-0000-4000-8000-000000000000/audit";
     let reply = call(&app, Method::GET, missing, Some(&admin()), None).await;

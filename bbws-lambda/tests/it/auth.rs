@@ -6,20 +6,23 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use serde_json::json;
 
+use crate::org_support::{active_tenant, assign, plain};
 use crate::support::{
-    SECRET, admin, assert_error, call, create_named, new_tenant, now_secs, send, tenant_admin,
-    token_with, viewer,
+    SECRET, admin, assert_error, call, create_named, embedded_org_app, new_tenant, now_secs, send,
+    tenant_admin, token_with, viewer,
 };
 
 const MISSING: &str = "tenant-00000000-0000-4000-8000-000000000000";
 
 #[tokio::test]
 async fn viewers_read_their_tenants_but_cannot_change_them() {
-    let app = crate::support::app();
-    let id = create_named(&app, "Viewed Org").await;
+    let org = embedded_org_app().await;
+    let app = org.router.clone();
+    let id = active_tenant(&org, "Viewed Org").await;
     create_named(&app, "Hidden Org").await;
     let uri = format!("/v1.0/tenants/{id}");
-    let v = viewer(&[&id]);
+    assign(&org, &id, "viewer", "Viewer").await;
+    let v = plain("viewer");
 
     let (status, _, t) = call(&app, Method::GET, &uri, Some(&v), None).await;
     assert_eq!(status, StatusCode::OK, "{t}");
@@ -53,15 +56,17 @@ async fn viewers_read_their_tenants_but_cannot_change_them() {
     assert_eq!(page["items"][0]["tenantId"], id.as_str());
 
     let (_, _, after) = call(&app, Method::GET, &uri, Some(&admin()), None).await;
-    assert_eq!(after["version"], 1, "the refused writes changed nothing");
+    assert_eq!(after["version"], 2, "the refused writes changed nothing");
 }
 
 #[tokio::test]
 async fn tenants_outside_the_callers_scope_look_like_missing_ones() {
-    let app = crate::support::app();
-    let id = create_named(&app, "Scoped Org").await;
-    let other = create_named(&app, "Other Org").await;
-    let outsider = viewer(&[&other]);
+    let org = embedded_org_app().await;
+    let app = org.router.clone();
+    let id = active_tenant(&org, "Scoped Org").await;
+    let other = active_tenant(&org, "Other Org").await;
+    assign(&org, &other, "outsider", "Viewer").await;
+    let outsider = plain("outsider");
 
     let hidden = call(
         &app,
@@ -104,7 +109,8 @@ async fn tenants_outside_the_callers_scope_look_like_missing_ones() {
     assert_error(&reply, StatusCode::NOT_FOUND, "TENANT_NOT_FOUND");
 
     // A tenant admin is admin of that tenant only.
-    let ta = tenant_admin(&id);
+    assign(&org, &id, "tenant-admin", "Admin").await;
+    let ta = plain("tenant-admin");
     let (status, _, t) = call(
         &app,
         Method::PUT,
@@ -204,4 +210,230 @@ async fn missing_forged_expired_or_non_bearer_credentials_are_401() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// Roles in a tenant come from the stored assignments (C23, C24): a token that claims a role in a
+/// tenant (`{tenantId}-admins`, `Viewers` with `custom:tenantIds`) gets nothing from the claim,
+/// and an assignment gives exactly the stored role, whatever the token claims.
+#[tokio::test]
+async fn claimed_tenant_roles_count_for_nothing_the_stored_role_decides() {
+    let org = embedded_org_app().await;
+    let app = org.router.clone();
+    let id = active_tenant(&org, "Claimed Org").await;
+    let uri = format!("/v1.0/tenants/{id}");
+    let claims_admin = tenant_admin(&id);
+    let claims_viewer = viewer(&[&id]);
+
+    for token in [&claims_admin, &claims_viewer] {
+        let reply = call(&app, Method::GET, &uri, Some(token), None).await;
+        assert_error(&reply, StatusCode::NOT_FOUND, "TENANT_NOT_FOUND");
+        let reply = call(
+            &app,
+            Method::PUT,
+            &uri,
+            Some(token),
+            Some(&json!({"team": "Claimed Team"})),
+        )
+        .await;
+        assert_error(&reply, StatusCode::NOT_FOUND, "TENANT_NOT_FOUND");
+        let (status, _, page) = call(&app, Method::GET, "/v1.0/tenants", Some(token), None).await;
+        assert_eq!(
+            (status, &page["count"]),
+            (StatusCode::OK, &json!(0)),
+            "{page}"
+        );
+    }
+
+    // The token claiming Admin of the tenant is stored as a Viewer: a Viewer is what it gets.
+    assign(&org, &id, "tenant-admin", "Viewer").await;
+    let (status, _, t) = call(&app, Method::GET, &uri, Some(&claims_admin), None).await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    let reply = call(
+        &app,
+        Method::PUT,
+        &uri,
+        Some(&claims_admin),
+        Some(&json!({"team": "Claimed Team"})),
+    )
+    .await;
+    assert_error(&reply, StatusCode::FORBIDDEN, "FORBIDDEN");
+    for path in ["audit", "lifecycle/park"] {
+        let method = if path == "audit" {
+            Method::GET
+        } else {
+            Method::POST
+        };
+        let body = (method == Method::POST).then(|| json!({"reason": "Claimed admin parks"}));
+        let reply = call(
+            &app,
+            method,
+            &format!("{uri}/{path}"),
+            Some(&claims_admin),
+            body.as_ref(),
+        )
+        .await;
+        assert_error(&reply, StatusCode::FORBIDDEN, "FORBIDDEN");
+    }
+    let (status, _, page) = call(
+        &app,
+        Method::GET,
+        "/v1.0/tenants",
+        Some(&claims_admin),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["count"], 1, "{page}");
+    assert_eq!(page["items"][0]["tenantId"], id.as_str());
+
+    // Raised to Admin in the store, the same token may change the tenant.
+    let (status, _, body) = call(
+        &app,
+        Method::PUT,
+        &format!("{uri}/users/tenant-admin"),
+        Some(&admin()),
+        Some(&json!({"role": "Admin"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _, t) = call(
+        &app,
+        Method::PUT,
+        &uri,
+        Some(&claims_admin),
+        Some(&json!({"team": "Stored Team"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    assert_eq!(t["team"], "Stored Team");
+
+    // Removed from the tenant, the token's claim does not bring it back.
+    assign(&org, &id, "keeper", "Admin").await;
+    let (status, _, body) = call(
+        &app,
+        Method::DELETE,
+        &format!("{uri}/users/tenant-admin"),
+        Some(&admin()),
+        None,
+    )
+    .await;
+    assert!(status.is_success(), "{status}: {body}");
+    let reply = call(&app, Method::GET, &uri, Some(&claims_admin), None).await;
+    assert_error(&reply, StatusCode::NOT_FOUND, "TENANT_NOT_FOUND");
+}
+
+/// A customer admin (`CustomerAdmins` with `custom:customerId`, C23) is Admin on the tenants of
+/// its customer and sees them listed, with no assignment; other customers' tenants stay hidden.
+#[tokio::test]
+async fn customer_admins_manage_their_customers_tenants() {
+    let org = embedded_org_app().await;
+    let app = org.router.clone();
+    let creator = customer_token("creator", &["Admins"], "cust-1");
+    let (status, _, own) = call(
+        &app,
+        Method::POST,
+        "/v1.0/tenants",
+        Some(&creator),
+        Some(&new_tenant("Customer Org", "dev")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{own}");
+    let own = own["tenantId"].as_str().expect("tenantId").to_owned();
+    let foreign = create_named(&app, "Foreign Org").await;
+
+    let ca = customer_token("cust-admin", &["CustomerAdmins"], "cust-1");
+    let (status, _, page) = call(&app, Method::GET, "/v1.0/tenants", Some(&ca), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["count"], 1, "{page}");
+    assert_eq!(page["items"][0]["tenantId"], own.as_str());
+    let (status, _, t) = call(
+        &app,
+        Method::PUT,
+        &format!("/v1.0/tenants/{own}"),
+        Some(&ca),
+        Some(&json!({"team": "Customer Team"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    let reply = call(
+        &app,
+        Method::GET,
+        &format!("/v1.0/tenants/{foreign}"),
+        Some(&ca),
+        None,
+    )
+    .await;
+    assert_error(&reply, StatusCode::NOT_FOUND, "TENANT_NOT_FOUND");
+
+    // Of another customer, the same group gives nothing.
+    let other = customer_token("other-admin", &["CustomerAdmins"], "cust-2");
+    let reply = call(
+        &app,
+        Method::GET,
+        &format!("/v1.0/tenants/{own}"),
+        Some(&other),
+        None,
+    )
+    .await;
+    assert_error(&reply, StatusCode::NOT_FOUND, "TENANT_NOT_FOUND");
+    let (_, _, page) = call(&app, Method::GET, "/v1.0/tenants", Some(&other), None).await;
+    assert_eq!(page["count"], 0, "{page}");
+}
+
+fn customer_token(sub: &str, groups: &[&str], customer: &str) -> String {
+    let claims = bbws_core::auth::Claims {
+        sub: sub.to_owned(),
+        email: Some(format!("{sub}@bbws.example")),
+        groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+        tenant_ids: vec![],
+        customer_id: Some(customer.to_owned()),
+    };
+    bbws_lambda::api::auth::issue_token(SECRET, &claims, Duration::from_hours(1), now_secs())
+        .expect("a token can be signed")
+}
+
+/// A router built without the organisation service keeps reading tenant roles from the claims.
+#[tokio::test]
+async fn without_the_organisation_service_tenant_roles_come_from_the_claims() {
+    use std::sync::Arc;
+
+    use bbws_core::ids::RandomIds;
+    use bbws_core::store::EmbeddedStore;
+    use bbws_core::tenant::{TenantPorts, TenantService};
+    use bbws_core::time::SystemClock;
+    use bbws_lambda::AppState;
+    use bbws_lambda::api::auth::JwtAuthenticator;
+
+    let store = Arc::new(EmbeddedStore::in_memory().expect("an in-memory store opens"));
+    let app = bbws_lambda::router(AppState {
+        tenants: TenantService::new(TenantPorts::from_backend(
+            &store,
+            Arc::new(SystemClock),
+            Arc::new(RandomIds),
+        )),
+        org: None,
+        auth: Arc::new(JwtAuthenticator::new(SECRET)),
+    });
+    let id = create_named(&app, "Claimed Org").await;
+    let uri = format!("/v1.0/tenants/{id}");
+    let (status, _, t) = call(&app, Method::GET, &uri, Some(&viewer(&[&id])), None).await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    let reply = call(
+        &app,
+        Method::PUT,
+        &uri,
+        Some(&viewer(&[&id])),
+        Some(&json!({"team": "Viewer Team"})),
+    )
+    .await;
+    assert_error(&reply, StatusCode::FORBIDDEN, "FORBIDDEN");
+    let (status, _, t) = call(
+        &app,
+        Method::PUT,
+        &uri,
+        Some(&tenant_admin(&id)),
+        Some(&json!({"team": "Admin Team"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{t}");
 }

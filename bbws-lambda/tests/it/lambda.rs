@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bbws_aws::{Backend, BackendConfig, BackendKind};
+use bbws_core::auth::{Actor, Role};
+use bbws_core::ids::TenantId;
+use bbws_core::org::{DirectoryUser, UserId};
+use bbws_core::tenant::{Email, TenantStatus};
 use bbws_lambda::apigw::{ApiFunction, handle_event};
 use serde_json::{Value, json};
 
@@ -57,11 +61,47 @@ fn request_id_of(event: &Value) -> &str {
 
 /// The function on a fresh memory backend; its event log is in the returned directory.
 async fn function() -> (ApiFunction, tempfile::TempDir) {
+    let (f, _, dir) = function_on_backend().await;
+    (f, dir)
+}
+
+/// [`function`] and the backend it serves.
+async fn function_on_backend() -> (ApiFunction, Backend, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let backend = Backend::open(&BackendConfig::local(BackendKind::Memory, dir.path()))
         .await
         .expect("a memory backend opens");
-    (ApiFunction::new(&backend), dir)
+    (ApiFunction::new(&backend), backend, dir)
+}
+
+/// Activates `tenant` and assigns the user `sub` (registered with `email` in the backend's
+/// directory) to it with `role`, as a platform admin: roles come from the stored assignments.
+async fn assign_on(backend: &Backend, tenant: &str, sub: &str, email: &str, role: Role) {
+    let admin = Actor::local_admin("root@bbws.example");
+    let tenant: TenantId = tenant.parse().expect("a tenant id");
+    backend
+        .tenant_service()
+        .set_status(&admin, &tenant, TenantStatus::Active, None, None)
+        .await
+        .expect("the tenant activates");
+    let email = Email::parse(email).expect("an e-mail");
+    let user = UserId::parse(sub).expect("a user id");
+    backend
+        .embedded
+        .as_ref()
+        .expect("a memory backend has an embedded store")
+        .register_user(&DirectoryUser {
+            user_id: user.clone(),
+            email: email.clone(),
+            enabled: true,
+        })
+        .await
+        .expect("the user registers");
+    backend
+        .org_service()
+        .assign_user(&admin, &tenant, &email, role, Some(&user), None)
+        .await
+        .expect("the user is assigned");
 }
 
 fn keys(v: &Value) -> BTreeSet<&str> {
@@ -235,11 +275,22 @@ async fn rest_v1_get_reads_the_tenant_through_the_stage_path() {
 
 #[tokio::test]
 async fn http_v2_viewer_reads_their_tenant_and_nothing_else() {
-    let (f, _dir) = function().await;
+    let (f, backend, _dir) = function_on_backend().await;
     let id = create_acme(&f).await;
 
-    // JWT authorizer claims: "cognito:groups": "[Viewers]", "custom:tenantIds": the tenant.
+    // JWT authorizer claims: "cognito:groups": "[Viewers]", "custom:tenantIds": the tenant. The
+    // claims alone give no role in the tenant: the stored assignments do.
     let ev = event("http-v2-get-tenant-viewer.json", Some(&id));
+    let res = f.invoke(ev.clone()).await;
+    assert_eq!(status(&res), 404, "{res}");
+    assert_envelope(&body(&res), "TENANT_NOT_FOUND", request_id_of(&ev));
+    let claims = &ev["requestContext"]["authorizer"]["jwt"]["claims"];
+    let (sub, email) = (
+        claims["sub"].as_str().expect("sub"),
+        claims["email"].as_str().expect("email"),
+    );
+    assign_on(&backend, &id, sub, email, Role::Viewer).await;
+
     let res = f.invoke(ev.clone()).await;
     assert_eq!(status(&res), 200, "{res}");
     assert_v2(&res);
@@ -251,7 +302,7 @@ async fn http_v2_viewer_reads_their_tenant_and_nothing_else() {
         header(&res, "content-type").as_deref(),
         Some("application/json")
     );
-    assert_eq!(header(&res, "etag").as_deref(), Some("\"1\""));
+    assert_eq!(header(&res, "etag").as_deref(), Some("\"2\""));
     let t = body(&res);
     assert_eq!(t["tenantId"], id.as_str());
     assert_eq!(t["organizationName"], "Acme Corp");

@@ -25,9 +25,16 @@ pub fn email_of(sub: &str) -> String {
     format!("{sub}@bbws.example")
 }
 
-/// A token with no groups: whatever role the caller has comes from the store.
+/// A token with no groups: whatever role the caller has comes from the store. `sub` is the user
+/// id (see [`crate::support::TestDirectory::subject`]).
 pub fn plain(sub: &str) -> String {
     token(sub, &[], &[])
+}
+
+/// The token of the user registered in `app`'s directory as `name`: its id as `sub`, its e-mail
+/// ([`email_of`]), no groups.
+pub fn user_token(app: &OrgApp, name: &str) -> String {
+    crate::support::token_for(&app.directory.subject(name), &email_of(name), &[], &[])
 }
 
 /// A tenant, a second one, the callers assigned through the API, and a division → group → team.
@@ -184,11 +191,21 @@ impl World {
             .await
     }
 
-    /// A fresh user assigned to the tenant as Viewer; returns its sub.
+    /// A fresh user assigned to the tenant as Viewer; returns its id (sub).
     pub async fn new_user(&self) -> String {
-        let sub = format!("extra-{}", self.next());
-        assign(&self.app, &self.tenant, &sub, "Viewer").await;
-        sub
+        let name = format!("extra-{}", self.next());
+        assign(&self.app, &self.tenant, &name, "Viewer").await;
+        self.app.directory.subject(&name)
+    }
+
+    /// The id (sub) of the user registered as `name`.
+    pub fn sub(&self, name: &str) -> String {
+        self.app.directory.subject(name)
+    }
+
+    /// The token of the user registered as `name`, with no groups (see [`user_token`]).
+    pub fn user_token(&self, name: &str) -> String {
+        user_token(&self.app, name)
     }
 
     /// A fresh user, assigned and added to the world's team; returns its sub.

@@ -42,8 +42,15 @@ pub const PORTAL: &str = "https://portal.bbws.test";
 /// A user of the identity provider the organisation API looks users up in.
 #[async_trait::async_trait]
 pub trait TestDirectory: Send + Sync {
-    /// Registers (or replaces) an enabled user.
-    async fn register(&self, sub: &str, email: &str);
+    /// Registers (or replaces) an enabled user under `name`.
+    async fn register(&self, name: &str, email: &str);
+
+    /// The user id (the token's `sub`) of the user registered under `name`: the name itself
+    /// where the directory takes the test's ids, the generated `sub` where it makes its own
+    /// (Cognito). A name never registered is its own id.
+    fn subject(&self, name: &str) -> String {
+        name.to_owned()
+    }
 }
 
 /// The mail the organisation API sent.
@@ -170,6 +177,19 @@ pub fn token_with(
     issue_token(secret, &claims, ttl, iat).expect("a token can be signed")
 }
 
+/// A valid token for `sub` with the e-mail `email`, these groups and `custom:tenantIds`.
+pub fn token_for(sub: &str, email: &str, groups: &[&str], tenant_ids: &[&str]) -> String {
+    let claims = Claims {
+        sub: sub.to_owned(),
+        email: Some(email.to_owned()),
+        groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+        tenant_ids: tenant_ids.iter().map(|t| (*t).to_owned()).collect(),
+        customer_id: None,
+    };
+    issue_token(SECRET, &claims, Duration::from_hours(1), now_secs())
+        .expect("a token can be signed")
+}
+
 /// A valid token for `sub` with these groups and `custom:tenantIds`.
 pub fn token(sub: &str, groups: &[&str], tenant_ids: &[&str]) -> String {
     token_with(
@@ -187,17 +207,14 @@ pub fn admin() -> String {
     token("root", &["Admins"], &[])
 }
 
-/// A viewer of the listed tenants (`Viewers` + `custom:tenantIds`).
+/// A token claiming Viewer on the listed tenants (`Viewers` + `custom:tenantIds`). With the
+/// organisation service the claim gives no role: only a router without it reads roles from claims.
 pub fn viewer(tenant_ids: &[&str]) -> String {
     token("viewer", &["Viewers"], tenant_ids)
 }
 
-/// An operator of the listed tenants (`Operators` + `custom:tenantIds`).
-pub fn operator(tenant_ids: &[&str]) -> String {
-    token("operator", &["Operators"], tenant_ids)
-}
-
-/// The admin of one tenant (`{tenantId}-admins`).
+/// A token claiming Admin of one tenant (`{tenantId}-admins`); like [`viewer`], the claim counts
+/// only on a router without the organisation service.
 pub fn tenant_admin(tenant_id: &str) -> String {
     token("tenant-admin", &[&format!("{tenant_id}-admins")], &[])
 }

@@ -15,8 +15,8 @@
 //! usage error.
 
 mod data_dir;
-mod org;
 mod instance;
+mod org;
 mod output;
 mod serve;
 mod table;

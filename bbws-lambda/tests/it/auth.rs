@@ -412,6 +412,8 @@ async fn without_the_organisation_service_tenant_roles_come_from_the_claims() {
             Arc::new(RandomIds),
         )),
         org: None,
+        instances: None,
+        engine: None,
         auth: Arc::new(JwtAuthenticator::new(SECRET)),
     });
     let id = create_named(&app, "Claimed Org").await;

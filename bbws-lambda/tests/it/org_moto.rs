@@ -198,6 +198,8 @@ pub async fn moto_org_app() -> OrgApp {
         router: bbws_lambda::router(AppState {
             tenants: backend.tenant_service(),
             org: Some(backend.org_service()),
+            instances: None,
+            engine: None,
             auth: Arc::new(JwtAuthenticator::new(SECRET)),
         }),
         directory: Arc::new(CognitoTestDirectory {

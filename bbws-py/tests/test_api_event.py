@@ -61,10 +61,13 @@ def test_rest_api_create_then_http_api_get() -> None:
     assert headers["etag"] == ['"1"']
     assert headers["x-request-id"] == ["c6af9ac6-7b61-11e6-9a41-93e8deadbeef"]
 
+    # Roles in a tenant come from the stored assignments (C23): a token that only claims the
+    # Viewer group of the tenant has no role there, and the tenant does not exist for it. The
+    # HTTP API (payload 2.0) response carries the error envelope and the gateway's request id.
     got = bbws.handle_api_event(http_get_as_viewer(tenant["tenantId"]))
-    assert got["statusCode"] == 200
+    assert got["statusCode"] == 404
     assert got["headers"]["x-request-id"] == "Jx3kQhNyoAMEbXw="
-    assert body_of(got) == tenant
+    assert body_of(got)["error"]["code"] == "TENANT_NOT_FOUND"
 
 
 def test_responses_match_tenant_service_shapes(svc: bbws.TenantService) -> None:

@@ -454,7 +454,11 @@ impl From<&Plan> for PlanResponse {
                         .iter()
                         .map(|(k, v)| (k.clone(), Value::String(v.clone())))
                         .collect(),
-                    params: c.params.clone(),
+                    // A call without parameters shows an empty object, as the schema says.
+                    params: match &c.params {
+                        Value::Null => Value::Object(Map::new()),
+                        p => p.clone(),
+                    },
                 })
                 .collect(),
             rendered: p.render(),

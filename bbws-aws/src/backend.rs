@@ -15,6 +15,7 @@
 //! | `COGNITO_USER_POOL_ID` | the user pool users are found in and role groups kept in (DynamoDB) | none |
 //! | `MAIL_FROM` | the SES sender of invitation mail, a verified identity (DynamoDB) | none |
 //! | `PORTAL_URL` | the customer portal; accept links are `{PORTAL_URL}/invitations/{token}` | `http://localhost:8080` |
+//! | `PROVISION_QUEUE_URL`, `DEPROVISION_QUEUE_URL` | the instance queues (SQS, DynamoDB backend): both or neither | none |
 //!
 //! Region and credentials come from the SDK's default chains (`AWS_REGION`, `AWS_PROFILE`,
 //! `AWS_ACCESS_KEY_ID`, the Lambda role, ...); the region falls back to `af-south-1`.
@@ -34,6 +35,9 @@
 //! invalid required one is a `VALIDATION_ERROR` from [`Backend::open`], which still sends no
 //! request. With none set (a tenant API that provisions nothing), it logs a warning and uses the
 //! plan recorder, like the local backends.
+//! With the queue URLs set, the DynamoDB backend's outbox publisher also sends the message of
+//! every accepted instance operation to its queue ([`OperationDispatch`]), and
+//! [`Backend::instance_worker`] runs them; without them, a live cloud logs a warning at open.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -44,8 +48,9 @@ use bbws_core::Error;
 use bbws_core::events::{EventPublisher, OutboxRelay};
 use bbws_core::ids::RandomIds;
 use bbws_core::instance::{
-    InstanceBackend, InstanceCloud, InstancePorts, InstanceService, PlanRecorder, PlatformConfig,
-    ProvisioningEngine, TokioTimer,
+    CloudMode, EcsEventHandler, InstanceBackend, InstanceCloud, InstancePorts, InstanceService,
+    InstanceWorker, OperationDispatch, OperationQueue, PlanRecorder, PlatformConfig,
+    ProvisioningEngine, ServiceTags, TokioTimer,
 };
 use bbws_core::org::{
     DirectoryUser, IdentityDirectory, MailMessage, Mailer, OrgDao, OrgPorts, OrgService,
@@ -58,10 +63,12 @@ use bbws_core::time::SystemClock;
 use tokio::sync::Notify;
 
 use crate::AwsNames;
+use crate::cloud::service_tags::EcsServiceTags;
 use crate::cognito::{CognitoDirectory, UserPoolId};
 use crate::dynamo::DynamoStore;
 use crate::eventbridge::EventBridgePublisher;
 use crate::ses::SesMailer;
+use crate::sqs::{QueueUrls, SqsOperationQueue};
 
 /// The data directory when `BBWS_DATA_DIR` is not set.
 pub const DEFAULT_DATA_DIR: &str = "./bbws-data";
@@ -126,6 +133,9 @@ pub struct BackendConfig {
     /// The instance-cloud variables as set ([`crate::cloud::CloudSettings::VARIABLES`]); parsed
     /// when a DynamoDB backend opens.
     pub cloud_env: BTreeMap<String, String>,
+    /// The instance queues (`PROVISION_QUEUE_URL`, `DEPROVISION_QUEUE_URL`): where a DynamoDB
+    /// backend queues accepted operations for the worker.
+    pub queues: Option<QueueUrls>,
 }
 
 impl BackendConfig {
@@ -143,6 +153,7 @@ impl BackendConfig {
             mail_from: None,
             portal_url: DEFAULT_PORTAL_URL.to_owned(),
             cloud_env: BTreeMap::new(),
+            queues: None,
         }
     }
 
@@ -184,6 +195,7 @@ impl BackendConfig {
                 .iter()
                 .filter_map(|k| var(k).map(|v| ((*k).to_owned(), v)))
                 .collect(),
+            queues: QueueUrls::from_lookup(var)?,
         })
     }
 }
@@ -274,6 +286,14 @@ pub struct Backend {
     pub cloud: InstanceCloud,
     /// The shared platform inputs (cluster, VPC, listener, ...) and the engine's budgets.
     pub platform: PlatformConfig,
+    /// The instance queues (SQS), when configured: accepted operations are sent there through
+    /// the outbox, and the worker queues an operation again when its budget runs out.
+    pub queue: Option<Arc<dyn OperationQueue>>,
+    /// ECS service tags for the ECS event handler (DynamoDB backend: `ListTagsForResource`);
+    /// locally none, so only events carrying their own tags can be placed.
+    pub service_tags: Option<Arc<dyn ServiceTags>>,
+    /// The deployment environment (`ENVIRONMENT`): the ECS event handler's filter.
+    pub environment: Environment,
 }
 
 /// The instance-cloud variables naming the platform's own resources: a DynamoDB backend with
@@ -323,6 +343,9 @@ impl Backend {
                 instances: store,
                 cloud: InstanceCloud::plan(&Arc::new(PlanRecorder::new())),
                 platform: PlatformConfig::defaults(config.environment),
+                queue: None,
+                service_tags: None,
+                environment: config.environment,
             }
         };
         let log_path = config.data_dir.join(EVENT_LOG_FILE);
@@ -405,12 +428,27 @@ impl Backend {
                         PlatformConfig::defaults(config.environment),
                     ),
                 };
+                let bus: Arc<dyn EventPublisher> = Arc::new(EventBridgePublisher::new(
+                    crate::sdk::eventbridge(&sdk),
+                    &config.event_bus,
+                ));
+                let queue: Option<Arc<dyn OperationQueue>> = config.queues.clone().map(|urls| {
+                    Arc::new(SqsOperationQueue::new(crate::sdk::sqs(&sdk), urls))
+                        as Arc<dyn OperationQueue>
+                });
+                let publisher: Arc<dyn EventPublisher> = if let Some(queue) = &queue {
+                    Arc::new(OperationDispatch::new(bus, queue.clone()))
+                } else {
+                    if cloud.mode == CloudMode::Live {
+                        tracing::warn!(
+                            "PROVISION_QUEUE_URL and DEPROVISION_QUEUE_URL are not set: accepted instance operations are published as events but not queued for the worker"
+                        );
+                    }
+                    bus
+                };
                 Ok(Self {
                     store: store.clone(),
-                    publisher: Arc::new(EventBridgePublisher::new(
-                        crate::sdk::eventbridge(&sdk),
-                        &config.event_bus,
-                    )),
+                    publisher,
                     wake,
                     org: store.clone(),
                     directory,
@@ -421,6 +459,11 @@ impl Backend {
                     instances: store,
                     cloud,
                     platform,
+                    queue,
+                    service_tags: Some(Arc::new(EcsServiceTags::new(aws_sdk_ecs::Client::new(
+                        &sdk,
+                    )))),
+                    environment: config.environment,
                 })
             }
         }
@@ -466,8 +509,9 @@ impl Backend {
         )
     }
 
-    /// The engine that runs operations (`run(&operation_id)`) on this backend's cloud. On the
-    /// plan recorder it refuses with `CLOUD_UNAVAILABLE`.
+    /// The engine that runs operations (`run(&operation_id)`) on this backend's cloud, reporting
+    /// the end of each provisioning to the tenant service. On the plan recorder it refuses with
+    /// `CLOUD_UNAVAILABLE`.
     pub fn provisioning_engine(&self) -> ProvisioningEngine {
         ProvisioningEngine::new(
             self.instances.clone(),
@@ -475,6 +519,35 @@ impl Backend {
             self.platform.clone(),
             Arc::new(SystemClock),
             Arc::new(TokioTimer),
+            Arc::new(RandomIds),
+        )
+        .with_tenant_sync(self.tenant_service())
+    }
+
+    /// The worker that runs queued operations on this backend ([`Self::provisioning_engine`]
+    /// named `runner`), continuing through the configured queues. Without queues there is
+    /// nowhere to continue, so it is refused naming the variables.
+    pub fn instance_worker(&self, runner: &str) -> Result<InstanceWorker, Error> {
+        let queue = self.queue.clone().ok_or_else(|| {
+            Error::field(
+                "PROVISION_QUEUE_URL",
+                "The instance worker needs PROVISION_QUEUE_URL and DEPROVISION_QUEUE_URL (a DynamoDB backend with the instance queues)",
+            )
+        })?;
+        Ok(InstanceWorker::new(
+            self.provisioning_engine().with_runner(runner),
+            queue,
+        ))
+    }
+
+    /// The ECS event handler on this backend (digest 2.7 §8), for the services of its
+    /// environment.
+    pub fn ecs_event_handler(&self) -> EcsEventHandler {
+        EcsEventHandler::new(
+            self.instances.clone(),
+            self.service_tags.clone(),
+            self.environment,
+            Arc::new(SystemClock),
             Arc::new(RandomIds),
         )
     }

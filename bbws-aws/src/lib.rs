@@ -1,11 +1,13 @@
-//! bbws-aws: the bbws ports on the AWS SDK (DynamoDB, EventBridge, Cognito, SES; SQS, S3,
-//! Secrets Manager, ECS, EFS, RDS, ELBv2 to come).
+//! bbws-aws: the bbws ports on the AWS SDK (DynamoDB, EventBridge, Cognito, SES, SQS, S3,
+//! Secrets Manager, ECS, EFS, RDS, ELBv2).
 //!
 //! - [`dynamo`]: [`DynamoStore`], every tenant and organisation storage port on one DynamoDB
 //!   table (digest 2.5 §3.5 keys), and [`create_table`];
 //! - [`eventbridge`]: [`EventBridgePublisher`], the outbox relay's publisher;
 //! - [`cognito`]: [`CognitoDirectory`], the organisation domain's identity directory;
 //! - [`ses`]: [`SesMailer`], its outgoing mail;
+//! - [`sqs`]: [`SqsOperationQueue`], the instance queues the worker consumes;
+//! - [`cloud`]: the instance cloud (ECS, EFS, RDS + MySQL, ELBv2, Secrets Manager, S3, Cognito);
 //! - [`sdk`]: the SDK configuration and clients (HTTPS client, region, retries), built once;
 //! - [`backend`]: opens the configured backend (memory, embedded, DynamoDB) for every frontend.
 //!
@@ -19,12 +21,14 @@ pub mod dynamo;
 pub mod eventbridge;
 pub mod sdk;
 pub mod ses;
+pub mod sqs;
 
 pub use backend::{Backend, BackendConfig, BackendKind};
 pub use cognito::{CognitoDirectory, UserPoolId};
 pub use dynamo::{DynamoStore, create_table};
 pub use eventbridge::EventBridgePublisher;
 pub use ses::SesMailer;
+pub use sqs::{QueueUrls, SqsOperationQueue};
 
 use bbws_core::tenant::Environment;
 

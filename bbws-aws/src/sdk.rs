@@ -94,6 +94,11 @@ pub fn sesv2(config: &SdkConfig) -> aws_sdk_sesv2::Client {
     aws_sdk_sesv2::Client::new(config)
 }
 
+/// An SQS client (the shared configuration's retries: 3 from 100 ms).
+pub fn sqs(config: &SdkConfig) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(config)
+}
+
 /// A log-safe description of an SDK failure: the service's error code and message, or the
 /// transport failure (e.g. "connection refused"). The SDK never renders credentials or request
 /// bodies into these; callers never see them anyway (server errors answer "Internal server error").

@@ -15,8 +15,8 @@ use bbws_core::auth::Actor;
 use bbws_core::idempotency::IdempotencyKey;
 use bbws_core::ids::{InstanceId, OperationId, TenantId};
 use bbws_core::instance::{
-    CloudMode, DeprovisionOptions, Instance, InstanceService, Operation, ProvisioningEngine,
-    StepStatus,
+    CloudMode, DeprovisionOptions, Instance, InstanceService, LifecycleRequest, Operation,
+    ProvisioningEngine, StepStatus,
 };
 use bbws_core::tenant::Email;
 use bbws_core::{Error, ErrorCode};
@@ -125,6 +125,65 @@ enum InstanceCommand {
     List { tenant_id: String },
     /// Show an operation: status, steps, progress, failure reason.
     Operation { operation_id: String },
+    /// Suspend an ACTIVE instance (0 tasks, autoscaling paused; data kept) and run it here.
+    Suspend {
+        tenant_id: String,
+        instance_id: String,
+        /// Why (10-500 characters), for the audit trail.
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
+    /// Resume a SUSPENDED instance (its stored task count) and run it here.
+    Resume {
+        tenant_id: String,
+        instance_id: String,
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
+    /// Park an ACTIVE instance (as suspend, in the PARKED state) and run it here.
+    Park {
+        tenant_id: String,
+        instance_id: String,
+        /// Why (10-500 characters), for the audit trail.
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
+    /// Unpark a PARKED instance and run it here.
+    Unpark {
+        tenant_id: String,
+        instance_id: String,
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
+    /// Scale an ACTIVE instance to a new task count and run it here.
+    Scale {
+        tenant_id: String,
+        instance_id: String,
+        /// The new number of tasks (the platform's bounds).
+        desired_count: u32,
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
+    /// Restart an ACTIVE instance (a rolling new deployment) and run it here.
+    Restart {
+        tenant_id: String,
+        instance_id: String,
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
+    /// Render the tenant's Terraform for the `GitOps` variant: print the files, or write them
+    /// under --out as the per-environment repository lays them out.
+    Terraform {
+        tenant_id: String,
+        instance_id: String,
+        /// The repository root to write `tenants/{key}/...` and the workflow into.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 fn table(header: &[&str]) -> Table {
@@ -277,7 +336,7 @@ async fn run_accepted(
 ) -> Result<(), Error> {
     if backend.cloud.mode == CloudMode::Plan {
         eprintln!(
-            "The plan recorder cannot provision: this backend's cloud only records the AWS calls an operation would make ({}). Use `bbws instance plan` to see them, or configure a live cloud.",
+            "The plan recorder cannot run operations: this backend's cloud only records the AWS calls an operation would make ({}). Use `bbws instance plan` to see them, or configure a live cloud.",
             backend.cloud.describe()
         );
     }
@@ -292,6 +351,26 @@ async fn run_accepted(
         Some(e) => Err(e.clone().into_error()),
         None => Ok(()),
     }
+}
+
+/// Accepts a lifecycle change and runs it here, as `provision` does.
+async fn lifecycle(
+    svc: &InstanceService,
+    backend: &Backend,
+    actor: &Actor,
+    out: Output,
+    (tenant_id, instance_id): (&TenantId, &InstanceId),
+    req: LifecycleRequest,
+    key: Option<IdempotencyKey>,
+) -> Result<(), Error> {
+    let accepted = svc
+        .request_lifecycle(actor, tenant_id, instance_id, req, key.as_ref())
+        .await?;
+    eprintln!(
+        "accepted: instance {} operation {} ({})",
+        accepted.value.instance.id, accepted.value.operation.id, accepted.value.operation.op_type
+    );
+    run_accepted(svc, backend, actor, out, &accepted.value.operation).await
 }
 
 pub async fn run(args: InstanceArgs) -> Result<(), Error> {
@@ -400,6 +479,140 @@ pub async fn run(args: InstanceArgs) -> Result<(), Error> {
                 .operation(&actor, &operation_id.parse::<OperationId>()?)
                 .await?;
             print_operation(out, &o);
+        }
+        InstanceCommand::Suspend {
+            tenant_id,
+            instance_id,
+            reason,
+            idempotency_key,
+        } => {
+            let req = LifecycleRequest::parse("suspend", Some(&reason), None)?;
+            lifecycle(
+                &svc,
+                &backend,
+                &actor,
+                out,
+                (&tenant(&tenant_id)?, &instance(&instance_id)?),
+                req,
+                key(idempotency_key)?,
+            )
+            .await?;
+        }
+        InstanceCommand::Resume {
+            tenant_id,
+            instance_id,
+            idempotency_key,
+        } => {
+            lifecycle(
+                &svc,
+                &backend,
+                &actor,
+                out,
+                (&tenant(&tenant_id)?, &instance(&instance_id)?),
+                LifecycleRequest::Resume,
+                key(idempotency_key)?,
+            )
+            .await?;
+        }
+        InstanceCommand::Park {
+            tenant_id,
+            instance_id,
+            reason,
+            idempotency_key,
+        } => {
+            let req = LifecycleRequest::parse("park", Some(&reason), None)?;
+            lifecycle(
+                &svc,
+                &backend,
+                &actor,
+                out,
+                (&tenant(&tenant_id)?, &instance(&instance_id)?),
+                req,
+                key(idempotency_key)?,
+            )
+            .await?;
+        }
+        InstanceCommand::Unpark {
+            tenant_id,
+            instance_id,
+            idempotency_key,
+        } => {
+            lifecycle(
+                &svc,
+                &backend,
+                &actor,
+                out,
+                (&tenant(&tenant_id)?, &instance(&instance_id)?),
+                LifecycleRequest::Unpark,
+                key(idempotency_key)?,
+            )
+            .await?;
+        }
+        InstanceCommand::Scale {
+            tenant_id,
+            instance_id,
+            desired_count,
+            idempotency_key,
+        } => {
+            lifecycle(
+                &svc,
+                &backend,
+                &actor,
+                out,
+                (&tenant(&tenant_id)?, &instance(&instance_id)?),
+                LifecycleRequest::Scale { desired_count },
+                key(idempotency_key)?,
+            )
+            .await?;
+        }
+        InstanceCommand::Restart {
+            tenant_id,
+            instance_id,
+            idempotency_key,
+        } => {
+            lifecycle(
+                &svc,
+                &backend,
+                &actor,
+                out,
+                (&tenant(&tenant_id)?, &instance(&instance_id)?),
+                LifecycleRequest::Restart,
+                key(idempotency_key)?,
+            )
+            .await?;
+        }
+        InstanceCommand::Terraform {
+            tenant_id,
+            instance_id,
+            out: dir,
+        } => {
+            let files = svc
+                .terraform(&actor, &tenant(&tenant_id)?, &instance(&instance_id)?)
+                .await?;
+            match (dir, out) {
+                (Some(dir), _) => {
+                    for (path, content) in &files.files {
+                        let target = dir.join(path);
+                        if let Some(parent) = target.parent() {
+                            std::fs::create_dir_all(parent).map_err(|e| {
+                                Error::Storage(format!("cannot create {}: {e}", parent.display()))
+                            })?;
+                        }
+                        std::fs::write(&target, content).map_err(|e| {
+                            Error::Storage(format!("cannot write {}: {e}", target.display()))
+                        })?;
+                        println!("{}", target.display());
+                    }
+                }
+                (None, Output::Json) => json_out(&files.files),
+                (None, Output::Table) => {
+                    for (path, content) in &files.files {
+                        println!("# ==> {path} <==");
+                        print!("{content}");
+                        println!();
+                    }
+                }
+            }
         }
     }
     Ok(())

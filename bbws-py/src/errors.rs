@@ -9,7 +9,8 @@
 //! Which class an error becomes is decided by [`ErrorCode::python_class`] and
 //! [`ErrorCode::python_parent`]; nothing here invents a code. Every instance carries `code`,
 //! `message`, `details` (a dict, the `details` of the API's error envelope) and `http_status`;
-//! `InvalidStatusTransitionError` also `current_status` and `allowed_transitions`.
+//! `InvalidStatusTransitionError` also `current_status` and `allowed_transitions`, and an error
+//! raised by `InstanceService.run` for an operation that ended failed also `operation`.
 
 use bbws_core::{Error, ErrorCode};
 use pyo3::exceptions::PyException;
@@ -83,7 +84,7 @@ code_exceptions! {
     ConflictError(BusinessException): "409 CONFLICT, e.g. the organisation name is taken.";
     VersionConflictError(BusinessException): "409 VERSION_CONFLICT: `if_match` is stale.";
     IdempotencyKeyReusedError(BusinessException): "409 IDEMPOTENCY_KEY_REUSED: same key, another body.";
-    InvalidStatusTransitionError(BusinessException): "422 INVALID_STATUS_TRANSITION: see `current_status` and `allowed_transitions`.";
+    InvalidStatusTransitionError(BusinessException): "422 INVALID_STATUS_TRANSITION (a tenant's or an instance's): see `current_status` and `allowed_transitions`.";
     TenantDeprovisionedError(BusinessException): "422 TENANT_DEPROVISIONED.";
     TenantNotActiveError(BusinessException): "422 TENANT_NOT_ACTIVE.";
     ActiveResourcesExistError(BusinessException): "422 ACTIVE_RESOURCES_EXIST: deprovision with force=True.";
@@ -114,7 +115,7 @@ code_exceptions! {
     DynamoDbError(UnexpectedException): "500 DYNAMODB_ERROR.";
     EventBridgeError(UnexpectedException): "500 EVENTBRIDGE_ERROR.";
     StorageError(UnexpectedException): "500 STORAGE_ERROR.";
-    CloudUnavailableError(UnexpectedException): "503 CLOUD_UNAVAILABLE: no cloud to run the operation on (the embedded backend only plans).";
+    CloudUnavailableError(UnexpectedException): "503 CLOUD_UNAVAILABLE: no cloud to run the operation on (the local backends only plan); from `InstanceService.run`, with the FAILED operation as `operation`.";
     ArchiveFailedError(UnexpectedException): "500 ARCHIVE_FAILED: the archive before deprovisioning failed; nothing was deleted.";
     EfsProvisioningError(UnexpectedException): "500 PROV-001: the EFS access point.";
     DatabaseProvisioningError(UnexpectedException): "500 PROV-002: the database, its user or its secret.";
@@ -134,23 +135,44 @@ fn class_for(py: Python<'_>, code: ErrorCode) -> Bound<'_, PyType> {
 
 /// Turns a bbws error into the Python exception of its code.
 pub fn to_pyerr(py: Python<'_>, e: &Error) -> PyErr {
-    build(py, e).unwrap_or_else(|failed| failed)
-}
-
-fn build(py: Python<'_>, e: &Error) -> PyResult<PyErr> {
     let code = e.code();
     if !code.is_client_error() {
         // The caller sees "Internal server error"; the cause goes to the `bbws` logger.
         log(py, "error", &format!("{code}: {e}"));
     }
-    let message = e.public_message();
-    let details = e.details();
+    build(py, code, &e.public_message(), &e.details()).unwrap_or_else(|failed| failed)
+}
+
+/// The exception of an operation that ended with `code`, carrying the operation's own failure
+/// message (which the operation resource shows every reader, so it hides nothing even for a 5xx
+/// code), `details` and the operation itself as `operation`.
+pub fn operation_failure(
+    py: Python<'_>,
+    code: ErrorCode,
+    message: &str,
+    details: &serde_json::Value,
+    operation: &Bound<'_, PyAny>,
+) -> PyErr {
+    build(py, code, message, details)
+        .and_then(|err| {
+            err.value(py).setattr(intern!(py, "operation"), operation)?;
+            Ok(err)
+        })
+        .unwrap_or_else(|failed| failed)
+}
+
+fn build(
+    py: Python<'_>,
+    code: ErrorCode,
+    message: &str,
+    details: &serde_json::Value,
+) -> PyResult<PyErr> {
     let class = class_for(py, code);
-    let exc = class.call1((message.as_str(),))?;
+    let exc = class.call1((message,))?;
     exc.setattr(intern!(py, "code"), code.as_str())?;
-    exc.setattr(intern!(py, "message"), message.as_str())?;
+    exc.setattr(intern!(py, "message"), message)?;
     exc.setattr(intern!(py, "http_status"), code.http_status())?;
-    let details_obj = convert::to_python(py, &details)?;
+    let details_obj = convert::to_python(py, details)?;
     exc.setattr(intern!(py, "details"), &details_obj)?;
     if code == ErrorCode::InvalidStatusTransition {
         let d = details_obj.cast::<PyDict>()?;

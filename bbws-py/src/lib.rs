@@ -5,6 +5,8 @@
 //!   with dicts in the API's camelCase shapes;
 //! - [`org`]: `bbws.OrgService`, the organisation use cases (hierarchy, users and roles,
 //!   invitations) on the same backends, plus the local directory and mailbox of local backends;
+//! - [`instance`]: `bbws.InstanceService`, a tenant's WordPress instances (provisioning and
+//!   deprovisioning accepted as operations, the plans, reads) and running an operation here;
 //! - [`api_event`]: `bbws.handle_api_event`, an API Gateway event through the API's own router;
 //! - [`errors`]: the exception hierarchy of LLD 2.5 §11.1 (`TenantManagementError` >
 //!   `BusinessException` > `TenantNotFoundError`, ...), mapped from each error's stable code;
@@ -17,6 +19,7 @@ use pyo3::types::PyDict;
 pub mod api_event;
 pub mod convert;
 pub mod errors;
+pub mod instance;
 pub mod org;
 pub mod runtime;
 pub mod service;
@@ -42,6 +45,7 @@ fn bbws(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(error_codes, m)?)?;
     m.add_class::<service::PyTenantService>()?;
     m.add_class::<org::PyOrgService>()?;
+    m.add_class::<instance::PyInstanceService>()?;
     m.add_function(wrap_pyfunction!(api_event::handle_api_event, m)?)?;
     errors::register(m)?;
     Ok(())

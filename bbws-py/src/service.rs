@@ -15,6 +15,7 @@ use bbws_core::auth::{Actor, Claims};
 use bbws_core::events::OutboxRelay;
 use bbws_core::idempotency::IdempotencyKey;
 use bbws_core::ids::TenantId;
+use bbws_core::instance::{InstanceBackend, InstanceService, ProvisioningEngine};
 use bbws_core::org::OrgService;
 use bbws_core::pagination::{Cursor, Limit, Page, PageRequest};
 use bbws_core::store::{EmbeddedMailbox, EmbeddedStore};
@@ -118,6 +119,13 @@ pub struct Open {
     pub mailbox: Option<EmbeddedMailbox>,
     /// The embedded store of a local backend (its local user directory).
     pub embedded: Option<EmbeddedStore>,
+    /// The instance service on the same backend.
+    pub instances: InstanceService,
+    /// The engine that runs instance operations on the backend's cloud (the plan recorder on
+    /// the local backends, which refuses to run them).
+    pub engine: ProvisioningEngine,
+    /// The instance store itself, for reading an operation as the engine left it.
+    pub instance_store: Arc<dyn InstanceBackend>,
     relay: Option<OutboxRelay>,
     /// One drain at a time: the embedded outbox hands the same pending events to every caller.
     publishing: tokio::sync::Mutex<()>,
@@ -132,6 +140,9 @@ impl Open {
             org: backend.org_service(),
             mailbox: backend.mailbox.clone(),
             embedded: backend.embedded.clone(),
+            instances: backend.instance_service(),
+            engine: backend.provisioning_engine(),
+            instance_store: backend.instances.clone(),
             relay: opening.publish.then(|| backend.relay()),
             publishing: tokio::sync::Mutex::new(()),
         })

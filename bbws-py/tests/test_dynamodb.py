@@ -1,5 +1,6 @@
-"""TenantService on DynamoDB (a local moto server from the project's virtualenv): the same use
-cases, and tenants shared with the `bbws` CLI on the same table."""
+"""TenantService and InstanceService on DynamoDB (a local moto server from the project's
+virtualenv): the same use cases, and tenants and instances shared with the `bbws` CLI on the same
+table."""
 
 from __future__ import annotations
 
@@ -167,3 +168,39 @@ def test_table_and_endpoint_come_from_the_environment(
         t = svc.create(ADMIN, new_body())
     with bbws.TenantService(backend="dynamodb", table=table, endpoint_url=moto) as svc:
         assert svc.get(ADMIN, t["tenantId"])["tenantId"] == t["tenantId"]
+
+
+# The instance-cloud variables: with none set, a DynamoDB backend only plans (as the local ones).
+CLOUD_VARIABLES = (
+    "VPC_ID", "PRIVATE_SUBNET_IDS", "ECS_TASK_SG_ID", "EFS_FILE_SYSTEM_ID", "ALB_LISTENER_ARN",
+    "ECS_EXECUTION_ROLE_ARN", "ECS_TASK_ROLE_ARN", "WORDPRESS_IMAGE_REPO", "EFS_ADMIN_TASK_DEF",
+)  # fmt: skip
+
+
+def test_instances_on_dynamodb_are_shared_with_the_cli(moto: str, table: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for k in CLOUD_VARIABLES:
+        monkeypatch.delenv(k, raising=False)
+    with bbws.InstanceService(backend="dynamodb", table=table, endpoint_url=moto) as inst:
+        assert repr(inst) == f"InstanceService(backend='dynamodb', table={table!r})"
+        assert inst.cloud.startswith("plan recorder")
+        tid = inst.tenant_service().create(ADMIN, new_body())["tenantId"]
+        names = {c["resource"] for c in inst.plan_provisioning(ADMIN, tid, {"resourceKey": "dyn1"})["calls"]}
+        assert {"bbws-dyn1-tg", "bbws/dev/tenant-dyn1/db"} <= names
+        a = inst.request_provisioning(ADMIN, tid, {"resourceKey": "dyn1"}, idempotency_key="dyn-1")
+        again = inst.request_provisioning(ADMIN, tid, {"resourceKey": "dyn1"}, idempotency_key="dyn-1")
+        assert again["operationId"] == a["operationId"]
+        with pytest.raises(bbws.ConflictError):
+            inst.request_provisioning(ADMIN, tid)
+        with pytest.raises(bbws.CloudUnavailableError) as e:
+            inst.run(a["operationId"])
+        assert e.value.operation["status"] == "FAILED"
+
+        seen = cli(moto, "instance", "get", tid, a["instanceId"], "--table", table, "-o", "json")
+        assert seen["status"] == "FAILED" and seen["lastError"]["code"] == "CLOUD_UNAVAILABLE"
+        op = cli(moto, "instance", "operation", a["operationId"], "--table", table, "-o", "json")
+        assert op["status"] == "FAILED" and op["operationId"] == a["operationId"]
+
+        d = inst.request_deprovisioning(ADMIN, tid, a["instanceId"], archive_data=False)
+        assert d["status"] == "PENDING_DEPROVISIONING"
+        [listed] = inst.list(ADMIN, tid)["instances"]
+        assert listed["currentOperationId"] == d["operationId"]

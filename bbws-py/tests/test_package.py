@@ -97,11 +97,12 @@ def test_stubs_match_the_module() -> None:
     assert (PACKAGE / "py.typed").exists()
 
 
-def test_stub_methods_match_the_class() -> None:
+@pytest.mark.parametrize("name", ["TenantService", "OrgService", "InstanceService"])
+def test_stub_methods_match_the_class(name: str) -> None:
     tree = ast.parse((PACKAGE / "_bbws.pyi").read_text())
-    [cls] = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "TenantService"]
+    [cls] = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name]
     stubbed = {n.name for n in cls.body if isinstance(n, ast.FunctionDef)}
-    public = {n for n in dir(bbws.TenantService) if not n.startswith("_")}
+    public = {n for n in dir(getattr(bbws, name)) if not n.startswith("_")}
     assert public <= stubbed
     assert stubbed - public <= {"__init__", "__enter__", "__exit__"}
 

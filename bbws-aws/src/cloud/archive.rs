@@ -5,9 +5,11 @@
 //!   `mysql_common`), gzip-compressed and put at the key, tagged with the tenant tags and
 //!   `bbws:deleted-at`. Replaying the file (`gunzip | mysql db`) restores the tables and rows.
 //! - The files: the access point's directory is not reachable from the control plane, so a
-//!   one-off task (`tar | aws s3 cp`) writes the object; the adapter then checks it exists.
+//!   one-off task (`tar | aws s3 cp`) writes the object; the adapter then checks it exists and
+//!   tags it.
 //!
-//! Both are idempotent per key: an object already at the key is the archive.
+//! Both are idempotent per key: an object already at the key is the archive (a file archive is
+//! tagged again, as the task's upload may be all an earlier attempt left).
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -209,23 +211,24 @@ impl Archive for S3Archive {
     ) -> CloudResult<CloudResource> {
         let dir = TenantDir::parse(root_directory)?;
         let to = S3Location::parse(&spec.bucket, &spec.key)?;
-        if self.head(&to).await? {
-            return Ok(CloudResource::new(to.uri()));
-        }
-        self.runner
-            .run(&OneOffTask::ArchiveFiles {
-                dir,
-                to: to.clone(),
-            })
-            .await?;
+        // An object already at the key is the archive, but it may be untagged: the task's upload
+        // carries no tags, and an earlier attempt may have stopped before tagging it. So the
+        // tags are (re)written on every path.
         if !self.head(&to).await? {
-            return Err(CloudError::permanent(
-                SERVICE,
-                "HeadObject",
-                format!("the archive task finished but {} does not exist", to.uri()),
-            ));
+            self.runner
+                .run(&OneOffTask::ArchiveFiles {
+                    dir,
+                    to: to.clone(),
+                })
+                .await?;
+            if !self.head(&to).await? {
+                return Err(CloudError::permanent(
+                    SERVICE,
+                    "HeadObject",
+                    format!("the archive task finished but {} does not exist", to.uri()),
+                ));
+            }
         }
-        // The task's upload carries no tags; add them.
         let tag_set = Self::tags_with_date(spec)
             .into_iter()
             .map(|(k, v)| {

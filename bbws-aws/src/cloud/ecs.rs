@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_applicationautoscaling::types::{
-    MetricType, PredefinedMetricSpecification, ScalableDimension, ServiceNamespace,
+    MetricType, PredefinedMetricSpecification, ScalableDimension, ServiceNamespace, SuspendedState,
     TargetTrackingScalingPolicyConfiguration,
 };
 use aws_sdk_ecs::types::{
@@ -17,8 +17,8 @@ use aws_sdk_ecs::types::{
     TaskDefinitionStatus, TransportProtocol, Volume,
 };
 use bbws_core::instance::ports::{
-    AutoscalingSpec, CloudError, CloudResource, CloudResult, Compute, ServiceSpec, Tags,
-    TaskDefinitionSpec,
+    AutoscalingSpec, CloudError, CloudResource, CloudResult, Compute, ScalingBounds, ServiceSpec,
+    Tags, TaskDefinitionSpec,
 };
 
 use super::database::DbEndpoint;
@@ -481,6 +481,13 @@ impl Compute for AwsCompute {
     }
 
     async fn deregister_autoscaling(&self, resource_id: &str) -> CloudResult<()> {
+        // Nothing registered (a second deregistration, a resumed deprovisioning): done. Asked to
+        // deregister a missing target, AWS answers ObjectNotFoundException (handled below too),
+        // but other endpoints (moto) answer ValidationException, which cannot be told apart from
+        // a real refusal; looking first makes the repeat a no-op everywhere.
+        if self.find_autoscaling(resource_id).await?.is_none() {
+            return Ok(());
+        }
         let policies = self
             .scaling
             .describe_scaling_policies()
@@ -519,6 +526,58 @@ impl Compute for AwsCompute {
             Err(e) if code_of(&e) == Some("ObjectNotFoundException") => Ok(()),
             Err(e) => Err(classify(SCALING, "DeregisterScalableTarget", &e)),
         }
+    }
+
+    async fn set_desired_count(&self, cluster: &str, name: &str, desired: u32) -> CloudResult<()> {
+        let count = i32::try_from(desired).map_err(|_| {
+            CloudError::permanent(SERVICE, "UpdateService", "desired count too large")
+        })?;
+        self.ecs
+            .update_service()
+            .cluster(cluster)
+            .service(name)
+            .desired_count(count)
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, "UpdateService", &e))?;
+        Ok(())
+    }
+
+    async fn force_new_deployment(&self, cluster: &str, name: &str) -> CloudResult<()> {
+        self.ecs
+            .update_service()
+            .cluster(cluster)
+            .service(name)
+            .force_new_deployment(true)
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, "UpdateService", &e))?;
+        Ok(())
+    }
+
+    async fn set_autoscaling(&self, bounds: &ScalingBounds) -> CloudResult<()> {
+        let to_i32 = |n: u32| {
+            i32::try_from(n).map_err(|_| {
+                CloudError::permanent(SCALING, "RegisterScalableTarget", "capacity too large")
+            })
+        };
+        let suspended = SuspendedState::builder()
+            .dynamic_scaling_in_suspended(bounds.suspended)
+            .dynamic_scaling_out_suspended(bounds.suspended)
+            .scheduled_scaling_suspended(bounds.suspended)
+            .build();
+        self.scaling
+            .register_scalable_target()
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_id(&bounds.resource_id)
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .min_capacity(to_i32(bounds.min_capacity)?)
+            .max_capacity(to_i32(bounds.max_capacity)?)
+            .suspended_state(suspended)
+            .send()
+            .await
+            .map_err(|e| classify(SCALING, "RegisterScalableTarget", &e))?;
+        Ok(())
     }
 }
 

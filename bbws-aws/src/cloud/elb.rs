@@ -4,9 +4,10 @@
 //! Priorities (digest §3 AP8, §4.4 A4.2): tenant rules use 100, 200, … 49900. A reservation is
 //! the item `ALBPRIORITY#{listenerArn}` / `PRIORITY#{n:05}` holding the host, written with
 //! `attribute_not_exists(PK)`, so two provisionings never get the same number. Reserving for a
-//! host that already holds one returns it (a retry keeps its priority); priorities already used
-//! by rules on the listener (tenants from before the reservations, the platform's own rules) are
-//! skipped.
+//! host that already holds one returns it (a retry keeps its priority); a host that a rule on the
+//! listener already routes (a tenant from before the reservations) gets that rule's priority, so
+//! the reservation and the rule agree; priorities of the other rules on the listener (other
+//! tenants', the platform's own) are skipped.
 
 use std::collections::BTreeSet;
 
@@ -229,43 +230,46 @@ impl LoadBalancer for AwsLoadBalancer {
             return Ok(*p);
         }
         let mut taken: BTreeSet<u32> = reserved.iter().map(|(p, _)| *p).collect();
+        let mut own = None;
         for rule in self.rules(listener_arn).await? {
-            if matches_host(&rule, host)
-                && let Some(p) = rule.priority().and_then(|p| p.parse::<u32>().ok())
-            {
-                // A rule for this host from before the reservation: keep its priority.
-                taken.remove(&p);
-            } else if let Some(p) = rule.priority().and_then(|p| p.parse::<u32>().ok()) {
+            // The default rule's priority is "default", not a number.
+            let Some(p) = rule.priority().and_then(|p| p.parse::<u32>().ok()) else {
+                continue;
+            };
+            if matches_host(&rule, host) && !taken.contains(&p) {
+                own = Some(p);
+            } else {
                 taken.insert(p);
             }
         }
-        let mut n = PRIORITY_FIRST;
-        while n <= PRIORITY_LAST {
-            if !taken.contains(&n) {
-                let res = self
-                    .dynamodb
-                    .put_item()
-                    .table_name(&self.table)
-                    .item("PK", AttributeValue::S(priority_pk(listener_arn)))
-                    .item("SK", AttributeValue::S(priority_sk(n)))
-                    .item("entityType", AttributeValue::S("ALB_PRIORITY".into()))
-                    .item("listenerArn", AttributeValue::S(listener_arn.to_owned()))
-                    .item("priority", AttributeValue::N(n.to_string()))
-                    .item("host", AttributeValue::S(host.to_owned()))
-                    .condition_expression("attribute_not_exists(PK)")
-                    .send()
-                    .await;
-                match res {
-                    Ok(_) => return Ok(n),
-                    Err(e)
-                        if matches!(
-                            e.as_service_error(),
-                            Some(PutItemError::ConditionalCheckFailedException(_))
-                        ) => {}
-                    Err(e) => return Err(dynamo_error("PutItem", &e)),
-                }
+        // A rule for this host from before the reservations keeps its priority, so the
+        // reservation names the priority the host is really routed at; then the free ones.
+        let free = (PRIORITY_FIRST..=PRIORITY_LAST)
+            .step_by(PRIORITY_STEP as usize)
+            .filter(|n| !taken.contains(n));
+        for n in own.into_iter().chain(free) {
+            let res = self
+                .dynamodb
+                .put_item()
+                .table_name(&self.table)
+                .item("PK", AttributeValue::S(priority_pk(listener_arn)))
+                .item("SK", AttributeValue::S(priority_sk(n)))
+                .item("entityType", AttributeValue::S("ALB_PRIORITY".into()))
+                .item("listenerArn", AttributeValue::S(listener_arn.to_owned()))
+                .item("priority", AttributeValue::N(n.to_string()))
+                .item("host", AttributeValue::S(host.to_owned()))
+                .condition_expression("attribute_not_exists(PK)")
+                .send()
+                .await;
+            match res {
+                Ok(_) => return Ok(n),
+                Err(e)
+                    if matches!(
+                        e.as_service_error(),
+                        Some(PutItemError::ConditionalCheckFailedException(_))
+                    ) => {}
+                Err(e) => return Err(dynamo_error("PutItem", &e)),
             }
-            n += PRIORITY_STEP;
         }
         Err(CloudError::new(
             CloudErrorKind::Conflict,

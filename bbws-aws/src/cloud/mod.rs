@@ -10,6 +10,7 @@
 //! - [`health::AwsHealth`]: the health wait's look at ECS and the target group;
 //! - [`cognito::AwsIdentity`]: the tenant's user pool, MFA, domain, app client and groups;
 //! - [`archive::S3Archive`]: per-tenant database dumps and file archives in S3;
+//! - [`service_tags::EcsServiceTags`]: a service's tags for the ECS event handler, cached;
 //! - [`tasks`]: one-off ECS tasks (purge, file archive) the Lambda cannot do itself.
 //!
 //! Every call's failure is classified by [`classify`]: throttling and service-unavailable
@@ -25,6 +26,7 @@ pub mod efs;
 pub mod elb;
 pub mod health;
 pub mod secrets;
+pub mod service_tags;
 pub mod settings;
 pub mod tasks;
 

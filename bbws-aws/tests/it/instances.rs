@@ -36,22 +36,23 @@ use serde::Deserialize;
 
 use crate::support::{Resources, Subject, admin, sdk_config};
 
+/// The shared platform of one test, made by `moto_platform.py`.
 #[derive(Debug, Deserialize)]
-struct Platform {
-    vpc: String,
-    subnets: Vec<String>,
-    sg: String,
-    listener: String,
-    cluster: String,
-    admin_task: String,
-    fs: String,
-    bucket: String,
-    master_secret: String,
+pub(crate) struct Platform {
+    pub(crate) vpc: String,
+    pub(crate) subnets: Vec<String>,
+    pub(crate) sg: String,
+    pub(crate) listener: String,
+    pub(crate) cluster: String,
+    pub(crate) admin_task: String,
+    pub(crate) fs: String,
+    pub(crate) bucket: String,
+    pub(crate) master_secret: String,
 }
 
 static PLATFORMS: AtomicUsize = AtomicUsize::new(0);
 
-fn platform() -> Platform {
+pub(crate) fn platform() -> Platform {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let venv = std::env::var_os("BBWS_VENV").map_or_else(
         || root.parent().expect("workspace").join(".venv"),
@@ -138,6 +139,8 @@ struct World {
     service: InstanceService,
     tasks: Arc<std::sync::Mutex<Vec<String>>>,
     db_endpoint: String,
+    /// The instance-cloud variables the settings were read from.
+    vars: BTreeMap<&'static str, String>,
 }
 
 async fn world() -> World {
@@ -148,7 +151,7 @@ async fn world() -> World {
     let (dynamodb, table, _) = subject.dynamo.clone().expect("dynamodb");
     let platform = platform();
     let db_endpoint = crate::mariadb::endpoint();
-    let vars: BTreeMap<&str, String> = BTreeMap::from([
+    let vars: BTreeMap<&'static str, String> = BTreeMap::from([
         ("VPC_ID", platform.vpc.clone()),
         ("PRIVATE_SUBNET_IDS", platform.subnets.join(",")),
         ("ECS_TASK_SG_ID", platform.sg.clone()),
@@ -213,7 +216,41 @@ async fn world() -> World {
         service,
         tasks,
         db_endpoint,
+        vars,
     }
+}
+
+/// An ACTIVE tenant named `name` with an instance provisioned to ACTIVE by the real engine.
+async fn provisioned(
+    w: &World,
+    name: &str,
+) -> (bbws_core::tenant::Tenant, bbws_core::instance::Instance) {
+    let t = w.subject.create(name).await;
+    w.subject
+        .service
+        .set_status(&admin(), &t.id, TenantStatus::Active, None, None)
+        .await
+        .expect("tenant activated");
+    let accepted = w
+        .service
+        .request_provisioning(&admin(), &t.id, NewInstance::standard(), None)
+        .await
+        .expect("provisioning accepted")
+        .value;
+    let op = w
+        .engine
+        .run(&accepted.operation.id)
+        .await
+        .expect("the run ends");
+    assert_eq!(op.status, OperationStatus::Completed, "{op:#?}");
+    let instance = w
+        .store
+        .get_instance(&t.id, &accepted.instance.id)
+        .await
+        .expect("read")
+        .expect("instance");
+    assert_eq!(instance.state, InstanceState::Active);
+    (t, instance)
 }
 
 async fn root_conn(endpoint: &str) -> mysql_async::Conn {
@@ -480,32 +517,7 @@ async fn inventory(w: &World, key: &str, host: &str) -> Vec<(String, String, Opt
 #[tokio::test]
 async fn provisioning_on_moto_and_mariadb_reaches_active_and_deprovisioning_leaves_nothing() {
     let w = world().await;
-    let t = w.subject.create("Moto Hosting").await;
-    w.subject
-        .service
-        .set_status(&admin(), &t.id, TenantStatus::Active, None, None)
-        .await
-        .expect("tenant activated");
-
-    let accepted = w
-        .service
-        .request_provisioning(&admin(), &t.id, NewInstance::standard(), None)
-        .await
-        .expect("provisioning accepted")
-        .value;
-    let op = w
-        .engine
-        .run(&accepted.operation.id)
-        .await
-        .expect("the run ends");
-    assert_eq!(op.status, OperationStatus::Completed, "{op:#?}");
-    let instance = w
-        .store
-        .get_instance(&t.id, &accepted.instance.id)
-        .await
-        .expect("read")
-        .expect("instance");
-    assert_eq!(instance.state, InstanceState::Active);
+    let (t, instance) = provisioned(&w, "Moto Hosting").await;
     let key = instance.resource_key.as_str().to_owned();
     let host = instance.domain.clone();
 
@@ -718,4 +730,377 @@ async fn the_dynamodb_store_allows_one_active_instance_per_tenant_and_replays_ke
         .expect("held");
     assert_eq!(active.id, first.value.instance.id);
     assert_eq!(w.store.list_instances(&t.id).await.expect("list").len(), 1);
+}
+
+/// Receives one message from `queue_url`, long-polling until one arrives or 20 s have passed.
+async fn receive_one(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Option<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        let out = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("ReceiveMessage");
+        let mut messages = out.messages.unwrap_or_default();
+        assert!(messages.len() <= 1, "one message expected: {messages:#?}");
+        if let Some(m) = messages.pop() {
+            sqs.delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(m.receipt_handle.expect("receipt handle"))
+                .send()
+                .await
+                .expect("DeleteMessage");
+            return m.body;
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn accepted_operations_travel_through_sqs_to_the_worker_which_continues_through_the_queue() {
+    let w = world().await;
+    let sdk = sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let suffix = format!(
+        "{}-{}",
+        std::process::id(),
+        PLATFORMS.fetch_add(1, Ordering::SeqCst)
+    );
+    let mut urls = Vec::new();
+    for name in ["provision", "deprovision"] {
+        let out = sqs
+            .create_queue()
+            .queue_name(format!("bbws-instance-{name}-{suffix}"))
+            .send()
+            .await
+            .expect("CreateQueue");
+        urls.push(out.queue_url.expect("queue url"));
+    }
+    let bus = format!("bbws-events-{suffix}");
+    aws_sdk_eventbridge::Client::new(&sdk)
+        .create_event_bus()
+        .name(&bus)
+        .send()
+        .await
+        .expect("CreateEventBus");
+
+    // The backend as a Lambda opens it from its environment: DynamoDB, the instance cloud, the
+    // queues. Only the moto bridges of the module docs are put in its cloud afterwards.
+    let (_, table, _) = w.subject.dynamo.clone().expect("dynamodb");
+    let mut env: BTreeMap<&str, String> = BTreeMap::from([
+        ("BBWS_BACKEND", "dynamodb".to_owned()),
+        ("DYNAMODB_TABLE", table),
+        ("EVENT_BUS_NAME", bus),
+        ("AWS_ENDPOINT_URL", crate::moto::endpoint().to_owned()),
+        ("PROVISION_QUEUE_URL", urls[0].clone()),
+        ("DEPROVISION_QUEUE_URL", urls[1].clone()),
+    ]);
+    env.extend(w.vars.iter().map(|(k, v)| (*k, v.clone())));
+    let config = bbws_aws::BackendConfig::from_env(|k| env.get(k).cloned()).expect("config");
+    let mut backend = bbws_aws::Backend::open_with_sdk(&config, Some(sdk.clone()))
+        .await
+        .expect("backend opens");
+    assert_eq!(backend.cloud.mode, bbws_core::instance::CloudMode::Live);
+    backend.cloud = w.engine.cloud().clone();
+    let tenants = backend.tenant_service();
+    let instances = backend.instance_service();
+    let relay = backend.relay();
+    let worker = backend.instance_worker("test-worker").expect("a worker");
+
+    let t = tenants
+        .create(
+            &admin(),
+            crate::support::new_tenant("Queued Hosting", Environment::Dev),
+            None,
+        )
+        .await
+        .expect("tenant")
+        .value;
+    tenants
+        .set_status(&admin(), &t.id, TenantStatus::Active, None, None)
+        .await
+        .expect("tenant activated");
+
+    // Accepting queues nothing by itself; publishing the outbox sends the message.
+    let accepted = instances
+        .request_provisioning(&admin(), &t.id, NewInstance::standard(), None)
+        .await
+        .expect("provisioning accepted")
+        .value;
+    relay
+        .drain()
+        .await
+        .expect("the outbox drains to EventBridge and SQS");
+    let body = receive_one(&sqs, &urls[0])
+        .await
+        .expect("the provisioning message is on the provision queue");
+    let message = bbws_core::instance::OperationMessage::parse(&body).expect("a message");
+    assert_eq!(message.operation_id, accepted.operation.id);
+    assert_eq!(message.tenant_id, t.id);
+
+    let outcome = worker
+        .handle(&body, std::time::Duration::from_mins(10))
+        .await
+        .expect("handled");
+    let bbws_core::instance::WorkOutcome::Finished(op) = outcome else {
+        panic!("the provisioning should end within its budget: {outcome:?}");
+    };
+    assert_eq!(op.status, OperationStatus::Completed, "{op:#?}");
+    assert_eq!(
+        w.store
+            .get_instance(&t.id, &accepted.instance.id)
+            .await
+            .expect("read")
+            .expect("instance")
+            .state,
+        InstanceState::Active
+    );
+
+    // Deprovisioning goes to its own queue; a worker whose budget is already spent gives the
+    // operation back to that queue, and the next one finishes it.
+    let accepted = instances
+        .request_deprovisioning(
+            &admin(),
+            &t.id,
+            &accepted.instance.id,
+            DeprovisionOptions {
+                archive_data: false,
+                reason: Some("offboarding".to_owned()),
+            },
+            None,
+        )
+        .await
+        .expect("deprovisioning accepted")
+        .value;
+    relay.drain().await.expect("drained");
+    assert_eq!(
+        receive_one(&sqs, &urls[0]).await,
+        None,
+        "nothing on the provision queue"
+    );
+    let body = receive_one(&sqs, &urls[1])
+        .await
+        .expect("the deprovisioning message is on the deprovision queue");
+    let outcome = worker
+        .handle(&body, std::time::Duration::ZERO)
+        .await
+        .expect("a spent budget is not a failure");
+    assert_eq!(
+        outcome,
+        bbws_core::instance::WorkOutcome::Continued {
+            operation_id: accepted.operation.id
+        }
+    );
+    let again = receive_one(&sqs, &urls[1])
+        .await
+        .expect("the operation is queued again");
+    let continued = bbws_core::instance::OperationMessage::parse(&again).expect("a message");
+    assert_eq!(continued.operation_id, accepted.operation.id);
+    assert_eq!(continued.continuation, 1);
+    let outcome = worker
+        .handle(&again, std::time::Duration::from_mins(10))
+        .await
+        .expect("handled");
+    let bbws_core::instance::WorkOutcome::Finished(op) = outcome else {
+        panic!("the deprovisioning should end: {outcome:?}");
+    };
+    assert_eq!(op.status, OperationStatus::Completed, "{op:#?}");
+    assert_eq!(
+        w.store
+            .get_instance(&t.id, &accepted.instance.id)
+            .await
+            .expect("read")
+            .expect("instance")
+            .state,
+        InstanceState::Deprovisioned
+    );
+}
+
+#[tokio::test]
+async fn an_ecs_event_finds_its_tenant_through_the_service_tags_in_moto() {
+    let w = world().await;
+    let (t, instance) = provisioned(&w, "Event Hosting").await;
+    let service_arn = instance
+        .resources
+        .get(&ResourceType::EcsService)
+        .cloned()
+        .expect("the service's ARN is on the instance");
+
+    // ListTagsForResource on the service moto holds gives the tenant and environment.
+    let tags = bbws_aws::cloud::service_tags::EcsServiceTags::new(w.clients.ecs.clone());
+    let found = bbws_core::instance::ServiceTags::service_tags(&tags, &service_arn)
+        .await
+        .expect("ListTagsForResource");
+    assert_eq!(
+        found.get("bbws:tenant-id").map(String::as_str),
+        Some(t.id.to_string().as_str()),
+        "{found:?}"
+    );
+
+    // A steady-state event about that service (it carries no tags, as ECS sends it) is placed
+    // and recorded on the DynamoDB item.
+    let handler = bbws_core::instance::EcsEventHandler::new(
+        w.store.clone(),
+        Some(Arc::new(tags)),
+        Environment::Dev,
+        w.subject.clock.clone(),
+        Arc::new(RandomIds),
+    );
+    let event = serde_json::json!({
+        "version": "0", "id": "af3c496d-f4a8-65d1-70f4-a69d52e9b584",
+        "detail-type": "ECS Service Action", "source": "aws.ecs",
+        "account": "123456789012", "time": "2026-01-05T12:10:00Z", "region": "us-east-1",
+        "resources": [service_arn],
+        "detail": {"eventType": "INFO", "eventName": "SERVICE_STEADY_STATE",
+                   "clusterArn": format!("arn:aws:ecs:us-east-1:123456789012:cluster/{}", w.platform.cluster),
+                   "createdAt": "2026-01-05T12:10:00.695Z"}
+    });
+    assert_eq!(
+        handler.handle(&event).await.expect("handled"),
+        bbws_core::instance::SyncOutcome::Recorded {
+            state: InstanceState::Active
+        }
+    );
+    let stored = w
+        .store
+        .get_instance(&t.id, &instance.id)
+        .await
+        .expect("read")
+        .expect("instance");
+    let mark = stored.last_ecs_event.expect("recorded in DynamoDB");
+    assert_eq!(mark.name, "SERVICE_STEADY_STATE");
+    assert_eq!(mark.id, "af3c496d-f4a8-65d1-70f4-a69d52e9b584");
+    assert_eq!(
+        handler.handle(&event).await.expect("handled"),
+        bbws_core::instance::SyncOutcome::Duplicate
+    );
+}
+
+#[tokio::test]
+async fn lifecycle_operations_on_moto_move_the_instance_and_the_service() {
+    use bbws_core::instance::{LifecycleRequest, OperationType};
+    let w = world().await;
+    let (t, instance) = provisioned(&w, "Lifecycle Hosting").await;
+    let service = format!("tenant-{}-wordpress", instance.resource_key);
+    let scaling_id = format!("service/{}/{service}", w.platform.cluster);
+    let reason = || {
+        bbws_core::tenant::Reason::parse(Some("quarterly cost review"), "Reason").expect("reason")
+    };
+    let run = |req: LifecycleRequest| {
+        let w = &w;
+        let t = &t;
+        let instance = &instance;
+        async move {
+            let accepted = w
+                .service
+                .request_lifecycle(&admin(), &t.id, &instance.id, req, None)
+                .await?
+                .value;
+            let op = w
+                .engine
+                .run(&accepted.operation.id)
+                .await
+                .expect("the run ends");
+            let now = w
+                .store
+                .get_instance(&t.id, &instance.id)
+                .await
+                .expect("read")
+                .expect("instance");
+            Ok::<_, bbws_core::Error>((op, now))
+        }
+    };
+    let desired = || async {
+        let out = w
+            .clients
+            .ecs
+            .describe_services()
+            .cluster(&w.platform.cluster)
+            .services(&service)
+            .send()
+            .await
+            .expect("DescribeServices");
+        out.services()[0].desired_count()
+    };
+    let suspended = || async {
+        let out = w
+            .clients
+            .autoscaling
+            .describe_scalable_targets()
+            .service_namespace(aws_sdk_applicationautoscaling::types::ServiceNamespace::Ecs)
+            .resource_ids(&scaling_id)
+            .send()
+            .await
+            .expect("DescribeScalableTargets");
+        out.scalable_targets()[0].suspended_state().and_then(
+            aws_sdk_applicationautoscaling::types::SuspendedState::dynamic_scaling_in_suspended,
+        )
+    };
+
+    let (op, now) = run(LifecycleRequest::Suspend { reason: reason() })
+        .await
+        .expect("suspend");
+    assert_eq!(
+        (op.op_type, op.status),
+        (OperationType::Suspend, OperationStatus::Completed),
+        "{op:#?}"
+    );
+    assert_eq!(now.state, InstanceState::Suspended);
+    assert_eq!(desired().await, 0);
+    assert_eq!(suspended().await, Some(true));
+    // SUSPENDED refuses a scale with 422 and the transitions it allows.
+    match run(LifecycleRequest::Scale { desired_count: 3 }).await {
+        Err(bbws_core::Error::InstanceTransition { allowed, .. }) => {
+            assert_eq!(
+                allowed,
+                vec![
+                    InstanceState::Resuming,
+                    InstanceState::PendingDeprovisioning
+                ]
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let (op, now) = run(LifecycleRequest::Resume).await.expect("resume");
+    assert_eq!(op.status, OperationStatus::Completed, "{op:#?}");
+    assert_eq!(now.state, InstanceState::Active);
+    assert_eq!(
+        desired().await,
+        i32::try_from(instance.desired_count.get()).expect("count")
+    );
+    assert_eq!(suspended().await, Some(false));
+
+    let (op, now) = run(LifecycleRequest::Scale { desired_count: 4 })
+        .await
+        .expect("scale");
+    assert_eq!(op.status, OperationStatus::Completed, "{op:#?}");
+    assert_eq!(
+        (now.state, now.desired_count.get()),
+        (InstanceState::Active, 4)
+    );
+    assert_eq!(desired().await, 4);
+
+    let (op, now) = run(LifecycleRequest::Park { reason: reason() })
+        .await
+        .expect("park");
+    assert_eq!(op.status, OperationStatus::Completed, "{op:#?}");
+    assert_eq!(now.state, InstanceState::Parked);
+    assert_eq!(desired().await, 0);
+    let err = run(LifecycleRequest::Restart)
+        .await
+        .expect_err("a parked instance is not restarted");
+    assert_eq!(err.code(), ErrorCode::InvalidStatusTransition);
+
+    let (op, now) = run(LifecycleRequest::Unpark).await.expect("unpark");
+    assert_eq!(op.status, OperationStatus::Completed, "{op:#?}");
+    assert_eq!(now.state, InstanceState::Active);
+    assert_eq!(desired().await, 4, "the stored count comes back");
+
+    let (op, now) = run(LifecycleRequest::Restart).await.expect("restart");
+    assert_eq!(op.status, OperationStatus::Completed, "{op:#?}");
+    assert_eq!(now.state, InstanceState::Active);
 }

@@ -5,8 +5,10 @@
 //!
 //! moto comes from the project's virtualenv (`scripts/python-env`); one server per test binary.
 //! The instance tests ([`instances`]) also start a private MariaDB ([`mariadb`]) from Debian's
-//! `mariadb-server` (installed by `scripts/test` when missing).
+//! `mariadb-server` (installed by `scripts/test` when missing). [`cloud_adapters`] checks each
+//! instance-cloud adapter on its own: find-or-create, resume lookups, repeated deletes, tags.
 
+mod cloud_adapters;
 mod contract;
 mod dynamo;
 mod eventbridge;

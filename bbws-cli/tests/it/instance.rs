@@ -80,7 +80,7 @@ fn provision_on_the_embedded_backend_is_refused_clearly_and_recorded() {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(10), "{stderr}");
     assert!(
-        stderr.contains("The plan recorder cannot provision"),
+        stderr.contains("The plan recorder cannot run operations"),
         "{stderr}"
     );
     assert!(stderr.contains("error[CLOUD_UNAVAILABLE]"), "{stderr}");
@@ -120,4 +120,110 @@ fn provision_on_the_embedded_backend_is_refused_clearly_and_recorded() {
     let text = stdout(&shown);
     assert!(text.contains("PROVISION FAILED"), "{text}");
     assert!(text.contains("create-cognito-pool"), "{text}");
+}
+
+/// A tenant with a FAILED instance (the plan recorder refused its provisioning).
+fn failed_instance(d: &str) -> (String, String) {
+    let t = tenant(d);
+    let out = bbws(&[
+        "instance",
+        "provision",
+        &t,
+        "--data-dir",
+        d,
+        "-o",
+        "json",
+        "--resource-key",
+        "lifecorp",
+    ]);
+    assert_eq!(out.status.code(), Some(10));
+    let inst = json(&out)["instanceId"]
+        .as_str()
+        .expect("instance id")
+        .to_owned();
+    (t, inst)
+}
+
+#[test]
+fn lifecycle_commands_refuse_the_wrong_state_and_bad_counts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf-8 path");
+    let (t, i) = failed_instance(d);
+    let suspend = bbws(&[
+        "instance",
+        "suspend",
+        &t,
+        &i,
+        "--reason",
+        "customer asked for a pause",
+        "--data-dir",
+        d,
+    ]);
+    let stderr = String::from_utf8_lossy(&suspend.stderr).into_owned();
+    assert_eq!(suspend.status.code(), Some(7), "{stderr}");
+    assert!(stderr.contains("INVALID_STATUS_TRANSITION"), "{stderr}");
+    let short = bbws(&[
+        "instance",
+        "park",
+        &t,
+        &i,
+        "--reason",
+        "short",
+        "--data-dir",
+        d,
+    ]);
+    let stderr = String::from_utf8_lossy(&short.stderr).into_owned();
+    assert_eq!(short.status.code(), Some(3), "{stderr}");
+    let scale = bbws(&["instance", "scale", &t, &i, "50", "--data-dir", d]);
+    let stderr = String::from_utf8_lossy(&scale.stderr).into_owned();
+    assert!(!scale.status.success(), "{stderr}");
+    assert!(stderr.contains("SCALE_LIMIT_EXCEEDED"), "{stderr}");
+    // Nothing was accepted: the instance still names the refused provisioning.
+    let got = json(&bbws(&[
+        "instance",
+        "get",
+        &t,
+        &i,
+        "--data-dir",
+        d,
+        "-o",
+        "json",
+    ]));
+    assert_eq!(got["status"], "FAILED", "{got}");
+}
+
+#[test]
+fn terraform_writes_the_repository_layout() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf-8 path");
+    let (t, i) = failed_instance(d);
+    let repo = tempfile::tempdir().expect("tempdir");
+    let out = bbws(&[
+        "instance",
+        "terraform",
+        &t,
+        &i,
+        "--data-dir",
+        d,
+        "--out",
+        repo.path().to_str().expect("utf-8 path"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tfvars = std::fs::read_to_string(repo.path().join("tenants/lifecorp/dev.tfvars"))
+        .expect("the tfvars were written");
+    assert!(tfvars.contains("tenant_name"), "{tfvars}");
+    assert!(
+        repo.path()
+            .join(".github/workflows/deploy-tenant-lifecorp.yml")
+            .exists()
+    );
+    assert!(
+        stdout(&out).contains("tenants/lifecorp/main.tf"),
+        "{}",
+        stdout(&out)
+    );
 }

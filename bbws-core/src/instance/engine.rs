@@ -29,26 +29,29 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use crate::audit::AuditEvent;
+use crate::auth::Actor;
 use crate::error::{Error, ErrorCode, Result};
 use crate::events::OutboxMessage;
 use crate::idempotency::request_fingerprint;
 use crate::ids::{EventId, IdGenerator, OperationId};
+use crate::tenant::{TenantService, TenantStatus};
 use crate::time::{Clock, Timestamp};
 
 use super::ledger::{LedgerEntry, LedgerStatus, ResourceType};
 use super::model::Instance;
 use super::naming::{Component, Names, PlatformConfig, tags};
 use super::operation::{
-    FailureReason, Operation, OperationStatus, OperationType, Phase, StepName, StepStatus,
+    FailureReason, Lease, Operation, OperationStatus, OperationType, Phase, StepName, StepStatus,
 };
 use super::ports::{
     AccessPointSpec, AppClientSpec, ArchiveSpec, AutoscalingSpec, CloudError, CloudErrorKind,
     CloudMode, CloudResource, CloudResult, DatabaseSpec, DomainSpec, GroupSpec, Health,
     HealthTarget, InstanceBackend, InstanceCloud, InstanceGuard, InstanceWrite, ListenerRuleSpec,
-    MfaConfiguration, OperationWrite, PasswordPolicy, SecretSpec, SecretValue, ServiceSpec,
-    TargetGroupSpec, TaskDefinitionSpec, UserPoolSpec, WriteExpect,
+    MfaConfiguration, OperationWrite, PasswordPolicy, ScalingBounds, SecretSpec, SecretValue,
+    ServiceSpec, TargetGroupSpec, TaskDefinitionSpec, UserPoolSpec, WriteExpect,
 };
 use super::state::InstanceState;
+use super::values::DesiredCount;
 
 /// The EventBridge `source` of instance events.
 pub const INSTANCE_SOURCE: &str = "bbws.instance-management";
@@ -107,7 +110,19 @@ pub struct ProvisioningEngine {
     clock: Arc<dyn Clock>,
     timer: Arc<dyn Timer>,
     ids: Arc<dyn IdGenerator>,
+    /// This runner's name in operation leases.
+    runner: String,
+    /// How long a lease holds after the runner's last write of the operation.
+    lease_ttl: Duration,
+    /// The tenant service the end of a provisioning is reported to (tenant PENDING → ACTIVE,
+    /// or FAILED), when set.
+    tenants: Option<TenantService>,
 }
+
+/// How long a runner's claim on an operation holds after its last write of it, by default:
+/// long enough for the slowest single call (the health wait polls within it), short enough
+/// that a runner that died lets the next delivery of the message continue soon.
+pub const DEFAULT_LEASE_TTL: Duration = Duration::from_mins(5);
 
 type StepFuture<'a> =
     Pin<Box<dyn Future<Output = (StepName, std::result::Result<(), StepFailure>)> + Send + 'a>>;
@@ -141,6 +156,7 @@ impl ProvisioningEngine {
         timer: Arc<dyn Timer>,
         ids: Arc<dyn IdGenerator>,
     ) -> Self {
+        let runner = format!("runner-{}", ids.uuid());
         Self {
             store,
             cloud,
@@ -148,7 +164,70 @@ impl ProvisioningEngine {
             clock,
             timer,
             ids,
+            runner,
+            lease_ttl: DEFAULT_LEASE_TTL,
+            tenants: None,
         }
+    }
+
+    /// Reports the end of every provisioning this engine runs (or finds already ended) to the
+    /// tenant service: a COMPLETED one moves a PENDING (or FAILED) tenant to ACTIVE, a failed or
+    /// rolled-back one moves a PENDING tenant to FAILED (digest 2.7 §7.2, 2.5 C-status).
+    /// Repeating it changes nothing, so a redelivered message heals a report that was lost.
+    #[must_use]
+    pub fn with_tenant_sync(mut self, tenants: TenantService) -> Self {
+        self.tenants = Some(tenants);
+        self
+    }
+
+    /// Names this runner in the leases it takes (default `runner-{uuid}`): a worker names
+    /// itself after its invocation, so the operation shows who runs it.
+    #[must_use]
+    pub fn with_runner(mut self, runner: impl Into<String>) -> Self {
+        self.runner = runner.into();
+        self
+    }
+
+    /// How long a lease holds after this runner's last write ([`DEFAULT_LEASE_TTL`]).
+    #[must_use]
+    pub fn with_lease_ttl(mut self, ttl: Duration) -> Self {
+        self.lease_ttl = ttl;
+        self
+    }
+
+    pub fn runner(&self) -> &str {
+        &self.runner
+    }
+
+    /// Gives up this runner's lease on `operation` (when its time budget ran out), so the
+    /// next runner need not wait for it to lapse. Does nothing when the operation is finished or
+    /// held by someone else. A failed release is harmless: the lease lapses on its own.
+    pub async fn release(&self, operation: &OperationId) -> Result<()> {
+        let Some(op) = self.store.get_operation(operation).await? else {
+            return Ok(());
+        };
+        if op.status.is_terminal() || op.lease.as_ref().is_none_or(|l| l.owner != self.runner) {
+            return Ok(());
+        }
+        let mut next = op.clone();
+        next.lease = None;
+        next.version = op.version + 1;
+        next.updated_at = self.clock.now();
+        self.store
+            .write_operation(OperationWrite {
+                operation: next,
+                expect: WriteExpect::Version(op.version),
+            })
+            .await
+    }
+
+    /// The lease this runner writes with an operation at `now`: renewed while the operation
+    /// runs, dropped when it ends.
+    fn lease_for(&self, op: &Operation, now: Timestamp) -> Option<Lease> {
+        (!op.status.is_terminal()).then(|| Lease {
+            owner: self.runner.clone(),
+            until: now.plus(self.lease_ttl),
+        })
     }
 
     pub fn config(&self) -> &PlatformConfig {
@@ -165,6 +244,13 @@ impl ProvisioningEngine {
     /// records plans) and the operation can be run again later.
     pub async fn run(&self, operation: &OperationId) -> Result<Operation> {
         if self.cloud.mode == CloudMode::Plan {
+            // A finished operation is answered as it ended, whatever the cloud; anything else
+            // (not finished, not found, unreadable) cannot run here.
+            if let Ok(Some(op)) = self.store.get_operation(operation).await
+                && op.status.is_terminal()
+            {
+                return Ok(op);
+            }
             return Err(Error::business(
                 ErrorCode::CloudUnavailable,
                 format!(
@@ -206,16 +292,27 @@ impl ProvisioningEngine {
             return Ok(());
         };
         let now = self.clock.now();
-        let via = match current.state {
-            InstanceState::PendingProvisioning => InstanceState::Provisioning,
-            InstanceState::PendingDeprovisioning => InstanceState::Deprovisioning,
+        let (during, _) = lifecycle_states(op.op_type);
+        let via = match (op.op_type, current.state) {
+            (_, InstanceState::PendingProvisioning) => Some(InstanceState::Provisioning),
+            (_, InstanceState::PendingDeprovisioning) => Some(InstanceState::Deprovisioning),
+            // A lifecycle change accepted on a cloud that cannot carry it out.
+            (
+                OperationType::Suspend
+                | OperationType::Resume
+                | OperationType::Park
+                | OperationType::Unpark
+                | OperationType::Scale
+                | OperationType::Restart,
+                state,
+            ) if state == during => None,
             _ => return Ok(()),
         };
-        let mut instance = current.moved(via, ENGINE_ACTOR, now)?.moved(
-            InstanceState::Failed,
-            ENGINE_ACTOR,
-            now,
-        )?;
+        let through = match via {
+            Some(via) => current.moved(via, ENGINE_ACTOR, now)?,
+            None => current.clone(),
+        };
+        let mut instance = through.moved(InstanceState::Failed, ENGINE_ACTOR, now)?;
         instance.version = current.version + 1;
         let reason = FailureReason {
             code: ErrorCode::CloudUnavailable,
@@ -229,6 +326,7 @@ impl ProvisioningEngine {
         next.message = message.to_owned();
         next.completed_at = Some(now);
         next.version = op.version + 1;
+        next.lease = None;
         next.recompute(now);
         self.store
             .write_instance(InstanceWrite {
@@ -249,6 +347,42 @@ impl ProvisioningEngine {
     /// [`Self::run`] without the live-cloud check: the plan recorder runs operations this way on
     /// a scratch store.
     pub(crate) async fn run_any(&self, operation: &OperationId) -> Result<Operation> {
+        let op = self.run_operation(operation).await?;
+        self.report_to_tenant(&op).await?;
+        Ok(op)
+    }
+
+    /// Moves the operation's tenant after a provisioning ended (see [`Self::with_tenant_sync`]).
+    async fn report_to_tenant(&self, op: &Operation) -> Result<()> {
+        let Some(tenants) = &self.tenants else {
+            return Ok(());
+        };
+        if op.op_type != OperationType::Provision || !op.status.is_terminal() {
+            return Ok(());
+        }
+        let actor = Actor::local_admin(ENGINE_ACTOR);
+        let tenant = tenants.get(&actor, &op.tenant_id).await?;
+        let steps: &[TenantStatus] = match (op.status, tenant.status) {
+            (OperationStatus::Completed, TenantStatus::Pending) => &[TenantStatus::Active],
+            (OperationStatus::Completed, TenantStatus::Failed) => {
+                &[TenantStatus::Pending, TenantStatus::Active]
+            }
+            (OperationStatus::Failed | OperationStatus::RolledBack, TenantStatus::Pending) => {
+                &[TenantStatus::Failed]
+            }
+            _ => &[],
+        };
+        for to in steps {
+            let reason = format!("Instance provisioning {} ({})", op.status, op.id);
+            tenants
+                .set_status(&actor, &op.tenant_id, *to, Some(&reason), None)
+                .await?;
+            tracing::info!(tenant_id = %op.tenant_id, operation_id = %op.id, status = %to, "tenant status follows its provisioning");
+        }
+        Ok(())
+    }
+
+    async fn run_operation(&self, operation: &OperationId) -> Result<Operation> {
         let op =
             self.store
                 .get_operation(operation)
@@ -273,11 +407,26 @@ impl ProvisioningEngine {
                 op.id, instance.id
             )));
         }
+        if let Some(lease) = op.held_by_other(&self.runner, self.clock.now()) {
+            return Err(Error::conflict(format!(
+                "Operation {} is being run by {} (its claim holds until {})",
+                op.id, lease.owner, lease.until
+            )));
+        }
         let ledger = self.store.ledger(&instance.id).await?;
         let run = Run::new(self, instance, op, ledger);
+        // Claim the operation before touching the cloud: a version-checked write, so of two
+        // runners that read it at the same time exactly one goes on.
+        run.update_op(|_| {}).await?;
         match run.op().await.op_type {
             OperationType::Provision => run.provision().await,
             OperationType::Deprovision => run.deprovision().await,
+            OperationType::Suspend
+            | OperationType::Resume
+            | OperationType::Park
+            | OperationType::Unpark
+            | OperationType::Scale
+            | OperationType::Restart => run.lifecycle().await,
             other => Err(Error::business(
                 ErrorCode::ValidationError,
                 format!("The engine does not run {other} operations"),
@@ -350,7 +499,9 @@ impl<'e> Run<'e> {
         let mut next = st.op.clone();
         f(&mut next);
         next.version = st.op.version + 1;
-        next.recompute(self.now());
+        let now = self.now();
+        next.lease = self.engine.lease_for(&next, now);
+        next.recompute(now);
         self.engine
             .store
             .write_operation(OperationWrite {
@@ -373,10 +524,15 @@ impl<'e> Run<'e> {
     ) -> Result<()> {
         let now = self.now();
         let mut st = self.state.lock().await;
-        let mut instance = st.instance.moved(to, ENGINE_ACTOR, now)?;
+        let mut instance = if to == st.instance.state {
+            st.instance.touched(ENGINE_ACTOR, now)
+        } else {
+            st.instance.moved(to, ENGINE_ACTOR, now)?
+        };
         let mut op = st.op.clone();
         f(&mut instance, &mut op);
         op.version = st.op.version + 1;
+        op.lease = self.engine.lease_for(&op, now);
         op.recompute(now);
         let ids = self.engine.ids.as_ref();
         let write = InstanceWrite {
@@ -1230,7 +1386,12 @@ impl<'e> Run<'e> {
     }
 
     async fn wait_healthy(&self) -> std::result::Result<(), StepFailure> {
-        let step = StepName::HealthWait;
+        let desired = self.instance().await.desired_count.get();
+        self.wait_for(StepName::HealthWait, desired).await
+    }
+
+    /// Waits until the service runs `desired` tasks, healthy (0: drained).
+    async fn wait_for(&self, step: StepName, desired: u32) -> std::result::Result<(), StepFailure> {
         let fail = |error: CloudError| StepFailure {
             step,
             resource: Some(ResourceType::EcsService),
@@ -1241,7 +1402,7 @@ impl<'e> Run<'e> {
             cluster: self.cfg().cluster.clone(),
             service_name: self.names.ecs_service.clone(),
             target_group_arn: self.id_of(ResourceType::TargetGroup).map_err(fail)?,
-            desired_count: instance.desired_count.get(),
+            desired_count: desired,
             host: instance.domain.clone(),
         };
         let interval = self.cfg().health_interval;
@@ -1332,6 +1493,197 @@ impl<'e> Run<'e> {
         )
         .await?;
         tracing::info!(action = "PROVISION_INSTANCE", tenant_id = %instance.tenant_id, instance_id = %instance.id, "instance provisioned");
+        Ok(self.op().await)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Lifecycle (§6): suspend, resume, park, unpark, scale, restart
+    // -----------------------------------------------------------------------------------------
+
+    /// Runs a lifecycle operation. The instance was put in its in-between state when the
+    /// operation was accepted; the steps run in order (a resumed run skips those done), the end
+    /// moves the instance on, and a failed step leaves it FAILED with the step's reason.
+    async fn lifecycle(&self) -> Result<Operation> {
+        let op = self.op().await;
+        let (during, _) = lifecycle_states(op.op_type);
+        let instance = self.instance().await;
+        if instance.state != during {
+            return Err(Error::conflict(format!(
+                "Instance {} is {}, not {} as its {} operation expects",
+                instance.id, instance.state, during, op.op_type
+            )));
+        }
+        if op.status == OperationStatus::Pending {
+            self.update_op(|o| {
+                o.status = OperationStatus::InProgress;
+                o.message = format!("{} in progress", o.op_type);
+            })
+            .await?;
+        }
+        for step in StepName::for_type(op.op_type) {
+            if self.op().await.step_done(*step) {
+                continue;
+            }
+            self.step_status(*step, StepStatus::Running, None, None)
+                .await?;
+            match self.lifecycle_step(*step, &op).await {
+                Ok(()) => {
+                    self.step_status(*step, StepStatus::Done, None, None)
+                        .await?;
+                }
+                Err(failure) => return self.lifecycle_failed(&failure).await,
+            }
+        }
+        self.lifecycle_done().await
+    }
+
+    /// The desired count a lifecycle operation sets.
+    fn lifecycle_count(op: &Operation, instance: &Instance) -> u32 {
+        match op.op_type {
+            OperationType::Suspend | OperationType::Park => 0,
+            OperationType::Scale => op.target_count.unwrap_or(instance.desired_count.get()),
+            _ => instance.desired_count.get(),
+        }
+    }
+
+    async fn lifecycle_step(
+        &self,
+        step: StepName,
+        op: &Operation,
+    ) -> std::result::Result<(), StepFailure> {
+        let fail = |error: CloudError| StepFailure {
+            step,
+            resource: Some(ResourceType::EcsService),
+            error,
+        };
+        let c = &self.engine.cloud;
+        let cfg = self.cfg();
+        let instance = self.instance().await;
+        let service = self.names.ecs_service.clone();
+        let count = Self::lifecycle_count(op, &instance);
+        let bounds = |suspended: bool| ScalingBounds {
+            resource_id: self.scaling_resource_id(),
+            min_capacity: cfg.min_tasks.min(count.max(1)),
+            max_capacity: cfg.max_tasks.max(count),
+            suspended,
+        };
+        match step {
+            StepName::PauseAutoscaling => {
+                let b = ScalingBounds {
+                    min_capacity: cfg.min_tasks,
+                    max_capacity: cfg.max_tasks,
+                    ..bounds(true)
+                };
+                self.call(step, || c.compute.set_autoscaling(&b))
+                    .await
+                    .map_err(fail)
+            }
+            StepName::UpdateDesiredCount => {
+                if op.op_type == OperationType::Scale {
+                    // Keep MinCapacity <= n <= MaxCapacity, or the scaler undoes the change.
+                    let b = bounds(false);
+                    self.call(step, || c.compute.set_autoscaling(&b))
+                        .await
+                        .map_err(fail)?;
+                }
+                self.call(step, || {
+                    c.compute.set_desired_count(&cfg.cluster, &service, count)
+                })
+                .await
+                .map_err(fail)
+            }
+            StepName::WaitDrained => self.wait_for(step, 0).await,
+            StepName::HealthWait => self.wait_for(step, count).await,
+            StepName::ResumeAutoscaling => {
+                let b = ScalingBounds {
+                    min_capacity: cfg.min_tasks.min(count.max(1)),
+                    max_capacity: cfg.max_tasks.max(count),
+                    ..bounds(false)
+                };
+                self.call(step, || c.compute.set_autoscaling(&b))
+                    .await
+                    .map_err(fail)
+            }
+            StepName::ForceDeployment => self
+                .call(step, || {
+                    c.compute.force_new_deployment(&cfg.cluster, &service)
+                })
+                .await
+                .map_err(fail),
+            other => Err(fail(CloudError::permanent(
+                "bbws",
+                "lifecycle",
+                format!("{other} is not a lifecycle step"),
+            ))),
+        }
+    }
+
+    async fn lifecycle_done(&self) -> Result<Operation> {
+        let op = self.op().await;
+        let (_, end) = lifecycle_states(op.op_type);
+        let (audit, event) = lifecycle_names(op.op_type);
+        let instance = self.instance().await;
+        let now = self.now();
+        let detail = json!({
+            "eventType": event,
+            "tenantId": instance.tenant_id.to_string(),
+            "instanceId": instance.id.to_string(),
+            "operationId": op.id.to_string(),
+            "timestamp": now.to_string(),
+            "desiredCount": Self::lifecycle_count(&op, &instance),
+            "reason": op.reason,
+        });
+        let target = op.target_count;
+        self.transition(
+            end,
+            InstanceGuard::Keep,
+            Some((audit, detail.clone())),
+            Some((event, detail)),
+            |inst, o| {
+                if o.op_type == OperationType::Scale
+                    && let Some(n) = target
+                    && let Ok(count) = DesiredCount::parse(i64::from(n), 1)
+                {
+                    inst.desired_count = count;
+                }
+                inst.last_error = None;
+                o.status = OperationStatus::Completed;
+                o.completed_at = Some(now);
+                o.message = format!("{} completed; the instance is {end}", o.op_type);
+            },
+        )
+        .await?;
+        tracing::info!(action = audit, tenant_id = %instance.tenant_id, instance_id = %instance.id, "lifecycle operation completed");
+        Ok(self.op().await)
+    }
+
+    async fn lifecycle_failed(&self, failure: &StepFailure) -> Result<Operation> {
+        let reason = failure.reason();
+        let op = self.op().await;
+        let now = self.now();
+        let step = failure.step;
+        let msg = failure.error.to_string();
+        let audit = json!({"operationId": op.id.to_string(), "type": op.op_type.as_str(),
+                           "step": step.as_str(), "error": reason.message});
+        self.transition(
+            InstanceState::Failed,
+            InstanceGuard::Keep,
+            Some(("INSTANCE_LIFECYCLE_FAILED", audit.clone())),
+            Some(("INSTANCE_LIFECYCLE_FAILED", audit)),
+            |inst, o| {
+                inst.last_error = Some(reason.clone());
+                o.status = OperationStatus::Failed;
+                o.error = Some(reason.clone());
+                o.completed_at = Some(now);
+                o.message.clone_from(&reason.message);
+                if let Some(s) = o.step_mut(step) {
+                    s.status = StepStatus::Failed;
+                    s.error = Some(msg);
+                    s.completed_at = Some(now);
+                }
+            },
+        )
+        .await?;
         Ok(self.op().await)
     }
 
@@ -1625,4 +1977,28 @@ impl<'e> Run<'e> {
 fn with_key(mut r: CloudResource, spec: &ArchiveSpec) -> CloudResource {
     r.arn = Some(spec.key.clone());
     r
+}
+
+/// The state an instance is in while a lifecycle operation runs, and the one it ends in.
+pub(crate) const fn lifecycle_states(t: OperationType) -> (InstanceState, InstanceState) {
+    match t {
+        OperationType::Suspend => (InstanceState::Suspending, InstanceState::Suspended),
+        OperationType::Park => (InstanceState::Parking, InstanceState::Parked),
+        OperationType::Resume => (InstanceState::Resuming, InstanceState::Active),
+        OperationType::Unpark => (InstanceState::Unparking, InstanceState::Active),
+        OperationType::Scale => (InstanceState::Scaling, InstanceState::Active),
+        _ => (InstanceState::Active, InstanceState::Active),
+    }
+}
+
+/// The audit event and the published event of a completed lifecycle operation (LLD §5, 2.5 HLD).
+const fn lifecycle_names(t: OperationType) -> (&'static str, &'static str) {
+    match t {
+        OperationType::Suspend => ("INSTANCE_SUSPENDED", "CLUSTER_SUSPEND_COMPLETE"),
+        OperationType::Resume => ("INSTANCE_RESUMED", "CLUSTER_RESUME_COMPLETE"),
+        OperationType::Park => ("INSTANCE_PARKED", "CLUSTER_PARK_COMPLETE"),
+        OperationType::Unpark => ("INSTANCE_UNPARKED", "CLUSTER_UNPARK_COMPLETE"),
+        OperationType::Scale => ("INSTANCE_SCALED", "INSTANCE_SCALED"),
+        _ => ("INSTANCE_RESTARTED", "INSTANCE_RESTARTED"),
+    }
 }

@@ -7,8 +7,15 @@
 //! - [`ProvisioningEngine`]: the step graph with retries, timeouts, ledger-driven rollback and
 //!   resume, and forward-only deprovisioning;
 //! - [`PlanRecorder`]: the cloud that only records the calls a run would make;
-//! - [`InstanceService`]: accepting work (202 + operation) and reading state.
+//! - [`InstanceService`]: accepting work (202 + operation) and reading state;
+//! - [`ecs_events`]: ECS service events read and mapped to instance states with the guards of
+//!   §8.3 (the event handler's decision); [`EcsEventHandler`] applies them to instances;
+//! - [`terraform`]: the tenant's Terraform for the `GitOps` variant (C21);
+//! - [`InstanceWorker`]: running queued operations within a time budget, continuing through the
+//!   [`OperationQueue`]; [`OperationDispatch`] queues each accepted operation from the outbox.
 
+pub mod ecs_events;
+mod ecs_sync;
 mod engine;
 mod ledger;
 mod model;
@@ -19,15 +26,20 @@ pub mod ports;
 pub mod records;
 mod service;
 mod state;
+pub mod terraform;
 mod values;
+mod worker;
 
-pub use engine::{ENGINE_ACTOR, INSTANCE_SOURCE, ProvisioningEngine, Timer, TokioTimer};
+pub use ecs_sync::{ECS_HANDLER_ACTOR, EcsEventHandler, ServiceTags, SyncOutcome};
+pub use engine::{
+    DEFAULT_LEASE_TTL, ENGINE_ACTOR, INSTANCE_SOURCE, ProvisioningEngine, Timer, TokioTimer,
+};
 pub use ledger::{LedgerEntry, LedgerStatus, ResourceType};
-pub use model::{Instance, NewInstance};
+pub use model::{EcsEventMark, Instance, NewInstance};
 pub use naming::{Component, Names, PlatformConfig, RetryPolicy, tags};
 pub use operation::{
-    DeprovisionOptions, FailureReason, Operation, OperationStatus, OperationStep, OperationType,
-    Phase, StepName, StepStatus,
+    DeprovisionOptions, FailureReason, Lease, Operation, OperationStatus, OperationStep,
+    OperationType, Phase, StepName, StepStatus,
 };
 pub use plan::{Plan, PlanRecorder, PlannedCall, plan_deprovisioning, plan_provisioning};
 pub use ports::{
@@ -35,6 +47,11 @@ pub use ports::{
     InstanceCloud, InstanceDao, InstanceGuard, InstanceIdempotency, InstanceWrite, LedgerDao,
     OperationDao, OperationWrite, WriteExpect,
 };
-pub use service::{Accepted, InstancePorts, InstanceService};
+pub use service::{Accepted, InstancePorts, InstanceService, LifecycleRequest};
 pub use state::InstanceState;
+pub use terraform::TerraformFiles;
 pub use values::{DesiredCount, OpportunityId, ResourceKey, SizeTier, TaskSize};
+pub use worker::{
+    DEPROVISIONING_REQUESTED, InstanceWorker, LIFECYCLE_REQUESTED, OperationDispatch,
+    OperationMessage, OperationQueue, PROVISIONING_REQUESTED, Queue, QueueKind, WorkOutcome,
+};

@@ -63,7 +63,18 @@ pub struct Instance {
     pub updated: Stamp,
     pub provisioned_at: Option<Timestamp>,
     pub deprovisioned_at: Option<Timestamp>,
+    /// The last ECS event applied to the instance (§8.5: `lastEcsEvent`, `lastEcsEventTime`,
+    /// and its id, so duplicates and older events are skipped).
+    pub last_ecs_event: Option<EcsEventMark>,
     pub version: u64,
+}
+
+/// Which ECS event an instance last took in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EcsEventMark {
+    pub id: String,
+    pub name: String,
+    pub time: Timestamp,
 }
 
 impl Instance {
@@ -105,8 +116,21 @@ impl Instance {
             updated: stamp,
             provisioned_at: None,
             deprovisioned_at: None,
+            last_ecs_event: None,
             version: 1,
         }
+    }
+
+    /// This instance, changed in place (no state change), stamped.
+    #[must_use]
+    pub fn touched(&self, by: &str, now: Timestamp) -> Self {
+        let mut next = self.clone();
+        next.updated = Stamp {
+            at: now,
+            by: by.to_owned(),
+        };
+        next.version += 1;
+        next
     }
 
     /// This instance moved to `to` (validated against §7.2), stamped.

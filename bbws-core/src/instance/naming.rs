@@ -206,8 +206,16 @@ impl PlatformConfig {
     pub fn step_timeout(step: super::operation::StepName) -> Duration {
         use super::operation::StepName as S;
         Duration::from_secs(match step {
-            S::EfsAccessPoint | S::LoadBalancer | S::TaskDefinition | S::Autoscaling => 60,
-            S::Cognito | S::Database | S::DeleteResources => 120,
+            S::EfsAccessPoint
+            | S::LoadBalancer
+            | S::TaskDefinition
+            | S::Autoscaling
+            | S::PauseAutoscaling
+            | S::ResumeAutoscaling
+            | S::UpdateDesiredCount
+            | S::ForceDeployment => 60,
+            // The suspend drain (LLD §5: waiter 10 s × 12) among them.
+            S::Cognito | S::Database | S::DeleteResources | S::WaitDrained => 120,
             S::ArchiveDatabase | S::ArchiveFiles => 300,
             S::Service | S::HealthWait => 600,
             S::DbSecret | S::Finalise | S::FinaliseDeprovision => 30,

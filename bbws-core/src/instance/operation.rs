@@ -100,6 +100,11 @@ wire_enum!(
         ArchiveFiles => "archive-efs",
         DeleteResources => "delete-resources",
         FinaliseDeprovision => "finalise-deprovision",
+        PauseAutoscaling => "suspend-autoscaling",
+        UpdateDesiredCount => "update-service",
+        WaitDrained => "wait-for-drain",
+        ResumeAutoscaling => "resume-autoscaling",
+        ForceDeployment => "force-new-deployment",
     }
 );
 
@@ -141,6 +146,38 @@ impl StepName {
         Self::FinaliseDeprovision,
     ];
 
+    /// Suspend and park (§6): autoscaling paused, the service to 0 tasks, drained.
+    pub const STOP: [StepName; 3] = [
+        Self::PauseAutoscaling,
+        Self::UpdateDesiredCount,
+        Self::WaitDrained,
+    ];
+
+    /// Resume and unpark: the stored desired count back, healthy, autoscaling resumed.
+    pub const START: [StepName; 3] = [
+        Self::UpdateDesiredCount,
+        Self::HealthWait,
+        Self::ResumeAutoscaling,
+    ];
+
+    /// Scale: the new count (autoscaling bounds kept around it), healthy.
+    pub const SCALE: [StepName; 2] = [Self::UpdateDesiredCount, Self::HealthWait];
+
+    /// Restart: a new deployment of the same task definition, healthy.
+    pub const RESTART: [StepName; 2] = [Self::ForceDeployment, Self::HealthWait];
+
+    /// The steps of an operation type, in order.
+    pub const fn for_type(t: OperationType) -> &'static [StepName] {
+        match t {
+            OperationType::Deprovision => &Self::DEPROVISION,
+            OperationType::Suspend | OperationType::Park => &Self::STOP,
+            OperationType::Resume | OperationType::Unpark => &Self::START,
+            OperationType::Scale => &Self::SCALE,
+            OperationType::Restart => &Self::RESTART,
+            _ => &Self::PROVISION,
+        }
+    }
+
     /// The steps this one waits for (§4.4 dependency graph:
     /// `{A1, A2, A3, A4}` → B (A2, A3) → C (A4, B) → C2 → D → F (A1, D)).
     pub const fn depends_on(self) -> &'static [StepName] {
@@ -162,12 +199,19 @@ impl StepName {
     pub const fn expected(self) -> Duration {
         Duration::from_secs(match self {
             Self::Cognito => 30,
-            Self::DbSecret | Self::TaskDefinition | Self::Finalise | Self::FinaliseDeprovision => 2,
+            Self::DbSecret
+            | Self::TaskDefinition
+            | Self::Finalise
+            | Self::FinaliseDeprovision
+            | Self::PauseAutoscaling
+            | Self::ResumeAutoscaling
+            | Self::ForceDeployment => 2,
             Self::EfsAccessPoint | Self::LoadBalancer | Self::Autoscaling => 10,
-            Self::Database | Self::Service => 60,
+            Self::Database | Self::Service | Self::WaitDrained => 60,
             Self::HealthWait => 180,
             Self::ArchiveDatabase | Self::ArchiveFiles => 120,
             Self::DeleteResources => 90,
+            Self::UpdateDesiredCount => 5,
         })
     }
 
@@ -185,7 +229,12 @@ impl StepName {
             | Self::Autoscaling
             | Self::HealthWait
             | Self::Finalise
-            | Self::FinaliseDeprovision => ErrorCode::ProvEcs,
+            | Self::FinaliseDeprovision
+            | Self::PauseAutoscaling
+            | Self::UpdateDesiredCount
+            | Self::WaitDrained
+            | Self::ResumeAutoscaling
+            | Self::ForceDeployment => ErrorCode::ProvEcs,
         }
     }
 }
@@ -243,6 +292,16 @@ pub struct DeprovisionOptions {
     pub reason: Option<String>,
 }
 
+/// Who is running an operation, and until when the claim holds unless renewed. A runner
+/// (a worker invocation, `bbws serve`, the CLI) renews it with every write of the operation; a
+/// second runner is refused while it holds, so the same operation never runs twice at once even
+/// when its queue message is delivered twice. A runner that dies simply stops renewing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub owner: String,
+    pub until: Timestamp,
+}
+
 /// A long-running operation on an instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Operation {
@@ -265,6 +324,13 @@ pub struct Operation {
     pub requested_by: String,
     pub correlation_id: String,
     pub deprovision: Option<DeprovisionOptions>,
+    /// Scale: the desired count asked for.
+    pub target_count: Option<u32>,
+    /// Suspend and park: why (for the audit trail and the instance).
+    pub reason: Option<String>,
+    /// The runner holding the operation; `None` when nobody runs it (not started, finished, or
+    /// released when a worker's time budget ran out).
+    pub lease: Option<Lease>,
     pub version: u64,
 }
 
@@ -300,10 +366,20 @@ impl Operation {
             requested_by: requested_by.to_owned(),
             correlation_id,
             deprovision: None,
+            target_count: None,
+            reason: None,
+            lease: None,
             version: 1,
         };
         op.recompute(now);
         op
+    }
+
+    /// The lease of a runner other than `runner` that still holds at `now`.
+    pub fn held_by_other(&self, runner: &str, now: Timestamp) -> Option<&Lease> {
+        self.lease
+            .as_ref()
+            .filter(|l| l.owner != runner && l.until > now)
     }
 
     pub fn step(&self, name: StepName) -> Option<&OperationStep> {

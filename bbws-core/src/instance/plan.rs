@@ -30,8 +30,8 @@ use super::ports::{
     CloudResource, CloudResult, Compute, DatabaseProvisioner, DatabaseSpec, DomainSpec,
     FileStorage, GroupSpec, Health, HealthProbe, HealthTarget, IdentityProvisioner, InstanceCloud,
     InstanceDao, InstanceGuard, InstanceWrite, LedgerDao, ListenerRuleSpec, LoadBalancer,
-    OperationWrite, SecretSpec, SecretStore, SecretValue, ServiceSpec, Tags, TargetGroupSpec,
-    TaskDefinitionSpec, UserPoolSpec, WriteExpect,
+    OperationWrite, ScalingBounds, SecretSpec, SecretStore, SecretValue, ServiceSpec, Tags,
+    TargetGroupSpec, TaskDefinitionSpec, UserPoolSpec, WriteExpect,
 };
 use super::state::InstanceState;
 
@@ -591,6 +591,36 @@ impl Compute for PlanRecorder {
             "DeleteScalingPolicy ×2 + DeregisterScalableTarget",
             resource_id,
             Value::Null,
+        );
+        Ok(())
+    }
+    async fn set_desired_count(&self, cluster: &str, name: &str, desired: u32) -> CloudResult<()> {
+        self.plain(
+            "ecs",
+            "UpdateService",
+            name,
+            json!({"cluster": cluster, "desiredCount": desired}),
+        );
+        Ok(())
+    }
+    async fn force_new_deployment(&self, cluster: &str, name: &str) -> CloudResult<()> {
+        self.plain(
+            "ecs",
+            "UpdateService",
+            name,
+            json!({"cluster": cluster, "forceNewDeployment": true}),
+        );
+        Ok(())
+    }
+    async fn set_autoscaling(&self, bounds: &ScalingBounds) -> CloudResult<()> {
+        self.plain(
+            "application-autoscaling",
+            "RegisterScalableTarget",
+            &bounds.resource_id,
+            json!({"minCapacity": bounds.min_capacity, "maxCapacity": bounds.max_capacity,
+                   "suspendedState": {"dynamicScalingInSuspended": bounds.suspended,
+                                      "dynamicScalingOutSuspended": bounds.suspended,
+                                      "scheduledScalingSuspended": bounds.suspended}}),
         );
         Ok(())
     }

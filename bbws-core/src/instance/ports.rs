@@ -492,6 +492,24 @@ pub trait Compute: Send + Sync + fmt::Debug {
     async fn find_autoscaling(&self, resource_id: &str) -> CloudResult<Option<CloudResource>>;
     /// `DeleteScalingPolicy` ×2 + `DeregisterScalableTarget`.
     async fn deregister_autoscaling(&self, resource_id: &str) -> CloudResult<()>;
+
+    /// `UpdateService(desiredCount)` (lifecycle: suspend/park to 0, resume/unpark, scale).
+    async fn set_desired_count(&self, cluster: &str, name: &str, desired: u32) -> CloudResult<()>;
+    /// `UpdateService(forceNewDeployment=true)`: a rolling restart.
+    async fn force_new_deployment(&self, cluster: &str, name: &str) -> CloudResult<()>;
+    /// `RegisterScalableTarget` on an existing target: its bounds, and whether scaling is
+    /// suspended (`SuspendedState`, all three flags), so a suspended service stays at 0.
+    async fn set_autoscaling(&self, bounds: &ScalingBounds) -> CloudResult<()>;
+}
+
+/// The bounds and suspension of a service's scalable target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScalingBounds {
+    /// `service/{cluster}/{service}`.
+    pub resource_id: String,
+    pub min_capacity: u32,
+    pub max_capacity: u32,
+    pub suspended: bool,
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ use crate::tenant::Stamp;
 use crate::time::Timestamp;
 
 use super::ledger::LedgerEntry;
-use super::model::Instance;
-use super::operation::{DeprovisionOptions, FailureReason, Operation, OperationStep};
+use super::model::{EcsEventMark, Instance};
+use super::operation::{DeprovisionOptions, FailureReason, Lease, Operation, OperationStep};
 use super::ports::InstanceIdempotency;
 use super::values::{DesiredCount, OpportunityId, ResourceKey, TaskSize};
 
@@ -92,6 +92,12 @@ pub struct InstanceRecord {
     pub provisioning_completed_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deprovisioned_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_ecs_event: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_ecs_event_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_ecs_event_id: Option<String>,
     pub version: u64,
 }
 
@@ -123,6 +129,9 @@ impl From<&Instance> for InstanceRecord {
             updated_by: i.updated.by.clone(),
             provisioning_completed_at: i.provisioned_at.map(|t| t.to_string()),
             deprovisioned_at: i.deprovisioned_at.map(|t| t.to_string()),
+            last_ecs_event: i.last_ecs_event.as_ref().map(|m| m.name.clone()),
+            last_ecs_event_time: i.last_ecs_event.as_ref().map(|m| m.time.to_string()),
+            last_ecs_event_id: i.last_ecs_event.as_ref().map(|m| m.id.clone()),
             version: i.version,
         }
     }
@@ -171,6 +180,14 @@ impl TryFrom<InstanceRecord> for Instance {
             },
             provisioned_at: opt_ts(r.provisioning_completed_at.as_ref(), w)?,
             deprovisioned_at: opt_ts(r.deprovisioned_at.as_ref(), w)?,
+            last_ecs_event: match (r.last_ecs_event, r.last_ecs_event_time, r.last_ecs_event_id) {
+                (Some(name), Some(time), Some(id)) => Some(EcsEventMark {
+                    id,
+                    name,
+                    time: ts(&time, w)?,
+                }),
+                _ => None,
+            },
             version: r.version,
         })
     }
@@ -280,6 +297,14 @@ pub struct OperationRecord {
     pub archive_data: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_count: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_until: Option<String>,
     pub version: u64,
 }
 
@@ -317,6 +342,10 @@ impl From<&Operation> for OperationRecord {
             correlation_id: o.correlation_id.clone(),
             archive_data: o.deprovision.as_ref().map(|d| d.archive_data),
             reason: o.deprovision.as_ref().and_then(|d| d.reason.clone()),
+            target_count: o.target_count,
+            lifecycle_reason: o.reason.clone(),
+            lease_owner: o.lease.as_ref().map(|l| l.owner.clone()),
+            lease_until: o.lease.as_ref().map(|l| l.until.to_string()),
             version: o.version,
         }
     }
@@ -364,6 +393,15 @@ impl TryFrom<OperationRecord> for Operation {
                 archive_data,
                 reason: r.reason,
             }),
+            target_count: r.target_count,
+            reason: r.lifecycle_reason,
+            lease: match (r.lease_owner, r.lease_until) {
+                (Some(owner), Some(until)) => Some(Lease {
+                    owner,
+                    until: ts(&until, w)?,
+                }),
+                _ => None,
+            },
             version: r.version,
         })
     }

@@ -9,15 +9,16 @@ use serde_json::{Value, json};
 
 use crate::audit::AuditEvent;
 use crate::auth::{Actor, TenantAction};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::events::OutboxMessage;
 use crate::idempotency::{IDEMPOTENCY_TTL, IdempotencyKey, request_fingerprint};
 use crate::ids::{EventId, IdGenerator, InstanceId, OperationId, TenantId};
 use crate::ports::TenantDao;
-use crate::tenant::{Created, TenantStatus};
+use crate::tenant::{Created, Reason, TenantStatus};
 use crate::time::{Clock, Timestamp};
 
 use super::engine::INSTANCE_SOURCE;
+use super::engine::lifecycle_states;
 use super::ledger::LedgerEntry;
 use super::model::{Instance, NewInstance};
 use super::naming::PlatformConfig;
@@ -27,6 +28,8 @@ use super::ports::{
     InstanceBackend, InstanceGuard, InstanceIdempotency, InstanceWrite, OperationWrite, WriteExpect,
 };
 use super::state::InstanceState;
+use super::terraform::TerraformFiles;
+use super::worker::QueueKind;
 
 /// The ports the service needs.
 #[derive(Debug, Clone)]
@@ -35,6 +38,89 @@ pub struct InstancePorts {
     pub tenants: Arc<dyn TenantDao>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,
+}
+
+/// A lifecycle change of an instance (digest 2.7 §6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LifecycleRequest {
+    /// C9 (C7 stop): the service to 0 tasks, autoscaling paused; data kept.
+    Suspend { reason: Reason },
+    /// C10 (C7 start): the stored desired count back.
+    Resume,
+    /// C11 (tenant parked): as suspend, in the PARKING/PARKED states.
+    Park { reason: Reason },
+    /// C12.
+    Unpark,
+    /// C8: a new desired count (the platform's bounds), stored when it is reached.
+    Scale { desired_count: u32 },
+    /// C16: a rolling restart (a new deployment of the same task definition).
+    Restart,
+}
+
+impl LifecycleRequest {
+    /// The change a frontend names: `action` is `suspend`, `resume`, `park`, `unpark`, `scale`
+    /// or `restart`; suspend and park need a `reason` (10–500 characters), scale a
+    /// `desired_count` (a negative or huge one is `SCALE_LIMIT_EXCEEDED`, as one above the
+    /// platform's bounds is when the change is requested).
+    pub fn parse(action: &str, reason: Option<&str>, desired_count: Option<i64>) -> Result<Self> {
+        Ok(match action {
+            "suspend" => Self::Suspend {
+                reason: Reason::parse(reason, "Suspension reason")?,
+            },
+            "park" => Self::Park {
+                reason: Reason::parse(reason, "Park reason")?,
+            },
+            "resume" => Self::Resume,
+            "unpark" => Self::Unpark,
+            "restart" => Self::Restart,
+            "scale" => {
+                let n = desired_count.ok_or_else(|| {
+                    Error::field("desiredCount", "desiredCount is required to scale")
+                })?;
+                Self::Scale {
+                    desired_count: u32::try_from(n).map_err(|_| {
+                        Error::business(
+                            ErrorCode::ScaleLimitExceeded,
+                            format!("desiredCount {n} is outside the platform's bounds"),
+                        )
+                    })?,
+                }
+            }
+            other => {
+                return Err(Error::field(
+                    "action",
+                    format!(
+                        "Unknown action {other}: suspend, resume, park, unpark, scale or restart"
+                    ),
+                ));
+            }
+        })
+    }
+
+    pub const fn operation_type(&self) -> OperationType {
+        match self {
+            Self::Suspend { .. } => OperationType::Suspend,
+            Self::Resume => OperationType::Resume,
+            Self::Park { .. } => OperationType::Park,
+            Self::Unpark => OperationType::Unpark,
+            Self::Scale { .. } => OperationType::Scale,
+            Self::Restart => OperationType::Restart,
+        }
+    }
+
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Self::Suspend { reason } | Self::Park { reason } => Some(reason.as_str()),
+            _ => None,
+        }
+    }
+
+    pub const fn desired_count(&self) -> Option<u32> {
+        match self {
+            Self::Scale { desired_count } => Some(*desired_count),
+            _ => None,
+        }
+    }
 }
 
 /// An accepted request: the instance as it now is and the operation that will do the work
@@ -96,6 +182,21 @@ impl InstanceService {
     }
 
     /// The replay of an earlier request with the same key, if any.
+    /// The answer when the same key won a race to the write: the winner's, replayed.
+    async fn lost_key_race(
+        &self,
+        idem: Option<&(String, String)>,
+        now: Timestamp,
+    ) -> Result<Created<Accepted>> {
+        match idem {
+            Some((scoped, fp)) => self
+                .replayed(scoped, fp, now)
+                .await?
+                .ok_or(Error::IdempotencyKeyReused),
+            None => Err(Error::Internal("idempotency conflict without a key".into())),
+        }
+    }
+
     async fn replayed(
         &self,
         scoped: &str,
@@ -302,13 +403,7 @@ impl InstanceService {
                 })
             }
             // The same key won a race: answer as it did.
-            Err(Error::IdempotencyKeyReused) => match &idem {
-                Some((scoped, fp)) => self
-                    .replayed(scoped, fp, now)
-                    .await?
-                    .ok_or(Error::IdempotencyKeyReused),
-                None => Err(Error::Internal("idempotency conflict without a key".into())),
-            },
+            Err(Error::IdempotencyKeyReused) => self.lost_key_race(idem.as_ref(), now).await,
             Err(e) => Err(e),
         }
     }
@@ -460,13 +555,138 @@ impl InstanceService {
                 },
                 replayed: false,
             }),
-            Err(Error::IdempotencyKeyReused) => match &idem {
-                Some((scoped, fp)) => self
-                    .replayed(scoped, fp, now)
-                    .await?
-                    .ok_or(Error::IdempotencyKeyReused),
-                None => Err(Error::Internal("idempotency conflict without a key".into())),
-            },
+            Err(Error::IdempotencyKeyReused) => self.lost_key_race(idem.as_ref(), now).await,
+            Err(e) => Err(e),
+        }
+    }
+
+    /// C7–C12, C16: accepts a lifecycle change (202 + operation). The instance moves to its
+    /// in-between state (SUSPENDING, RESUMING, PARKING, UNPARKING, SCALING; a restart keeps it
+    /// ACTIVE) in the same write as the PENDING operation, its audit event and
+    /// `INSTANCE_LIFECYCLE_REQUESTED` for the worker. A state that does not allow the change is
+    /// 422 with `allowedTransitions`; a count outside the platform's bounds is 422
+    /// `SCALE_LIMIT_EXCEEDED`. The same `Idempotency-Key` with the same request replays.
+    pub async fn request_lifecycle(
+        &self,
+        actor: &Actor,
+        tenant_id: &TenantId,
+        instance_id: &InstanceId,
+        req: LifecycleRequest,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Created<Accepted>> {
+        actor.authorize(tenant_id, TenantAction::Provisioning)?;
+        let now = self.ports.clock.now();
+        let op_type = req.operation_type();
+        let idem = key.map(|k| {
+            let canonical = json!({
+                "tenantId": tenant_id.to_string(),
+                "instanceId": instance_id.to_string(),
+                "type": op_type.as_str(),
+                "reason": req.reason(),
+                "desiredCount": req.desired_count(),
+            });
+            (
+                k.scoped(&format!("{op_type}_INSTANCE"), actor.sub()),
+                request_fingerprint(&canonical.to_string()),
+            )
+        });
+        if let Some((scoped, fp)) = &idem
+            && let Some(done) = self.replayed(scoped, fp, now).await?
+        {
+            return Ok(done);
+        }
+        if let Some(n) = req.desired_count()
+            && !(self.config.min_tasks..=self.config.max_tasks).contains(&n)
+        {
+            return Err(Error::business(
+                ErrorCode::ScaleLimitExceeded,
+                format!(
+                    "desiredCount must be between {} and {}, not {n}",
+                    self.config.min_tasks, self.config.max_tasks
+                ),
+            ));
+        }
+        let current = self.load(tenant_id, instance_id).await?;
+        let (during, _) = lifecycle_states(op_type);
+        let mut instance = if op_type == OperationType::Restart {
+            if current.state != InstanceState::Active {
+                return Err(Error::InstanceTransition {
+                    message: format!(
+                        "Only an ACTIVE instance can be restarted; this one is {}",
+                        current.state
+                    ),
+                    current: current.state,
+                    target: InstanceState::Active,
+                    allowed: current.state.allowed_transitions().to_vec(),
+                });
+            }
+            current.touched(actor.label(), now)
+        } else {
+            current.moved(during, actor.label(), now)?
+        };
+        let mut operation = Operation::new(
+            OperationId::generate(self.ports.ids.as_ref()),
+            *tenant_id,
+            *instance_id,
+            op_type,
+            StepName::for_type(op_type),
+            actor.label(),
+            self.ports.ids.uuid().to_string(),
+            now,
+        );
+        operation.reason = req.reason().map(str::to_owned);
+        operation.target_count = req.desired_count();
+        instance.current_operation = Some(operation.id);
+        let details = json!({"instanceId": instance_id.to_string(), "operationId": operation.id.to_string(),
+                             "type": op_type.as_str(), "reason": req.reason(),
+                             "previousCount": current.desired_count.get(), "desiredCount": req.desired_count()});
+        let write = InstanceWrite {
+            instance: instance.clone(),
+            expect: WriteExpect::Version(current.version),
+            guard: InstanceGuard::Keep,
+            operation: Some(OperationWrite {
+                operation: operation.clone(),
+                expect: WriteExpect::Absent,
+            }),
+            audit: Some(self.audit(
+                *tenant_id,
+                &format!("INSTANCE_{op_type}_REQUESTED"),
+                actor,
+                now,
+                details,
+            )),
+            events: vec![self.event(
+                *tenant_id,
+                super::worker::LIFECYCLE_REQUESTED,
+                now,
+                json!({"eventType": QueueKind::for_operation(op_type).event_type(),
+                       "tenantId": tenant_id.to_string(),
+                       "instanceId": instance_id.to_string(), "operationId": operation.id.to_string(),
+                       "reason": req.reason(), "desiredCount": req.desired_count(),
+                       "requestedBy": actor.label(), "correlationId": operation.correlation_id}),
+            )],
+            idempotency: idem.as_ref().map(|(scoped, fp)| InstanceIdempotency {
+                key: scoped.clone(),
+                fingerprint: fp.clone(),
+                tenant_id: *tenant_id,
+                instance_id: *instance_id,
+                operation_id: operation.id,
+                created_at: now,
+                expires_at: now.plus(self.idempotency_ttl),
+            }),
+        };
+        match self.ports.instances.write_instance(write).await {
+            Ok(()) => {
+                tracing::info!(action = %format!("{op_type}_INSTANCE"), tenant_id = %tenant_id, instance_id = %instance_id, "lifecycle operation accepted");
+                Ok(Created {
+                    value: Accepted {
+                        instance,
+                        operation,
+                    },
+                    replayed: false,
+                })
+            }
+            Err(Error::IdempotencyKeyReused) => self.lost_key_race(idem.as_ref(), now).await,
             Err(e) => Err(e),
         }
     }
@@ -511,6 +731,20 @@ impl InstanceService {
         actor.authorize(tenant_id, TenantAction::Read)?;
         let instance = self.load(tenant_id, instance_id).await?;
         self.ports.instances.ledger(&instance.id).await
+    }
+
+    /// C21: the tenant's Terraform for the `GitOps` variant ([`super::terraform`]). It names the
+    /// platform's shared resources, so it takes the right to provision, not just to read.
+    pub async fn terraform(
+        &self,
+        actor: &Actor,
+        tenant_id: &TenantId,
+        instance_id: &InstanceId,
+    ) -> Result<TerraformFiles> {
+        actor.authorize(tenant_id, TenantAction::Provisioning)?;
+        let instance = self.load(tenant_id, instance_id).await?;
+        let ledger = self.ports.instances.ledger(&instance.id).await?;
+        Ok(super::terraform::render(&instance, &ledger, &self.config))
     }
 
     /// `dryRun` of C2: the calls provisioning would make; nothing is stored or created.

@@ -4,8 +4,8 @@
 use bbws_core::error::{Error, FieldError};
 use bbws_core::ids::{InstanceId, OperationId, TenantId};
 use bbws_core::instance::{
-    DesiredCount, Instance, InstanceState, NewInstance, Operation, OpportunityId, Plan,
-    ResourceKey, SizeTier, TaskSize,
+    Accepted, DeprovisionOptions, DesiredCount, Instance, InstanceState, NewInstance, Operation,
+    OpportunityId, Plan, ResourceKey, SizeTier, TaskSize,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -40,6 +40,25 @@ pub fn instance_links(i: &Instance) -> Links {
         .can_transition_to(InstanceState::PendingDeprovisioning)
     {
         l.insert("deprovision".into(), Link::action("DELETE", &base));
+    }
+    let action = |name: &str| Link::action("POST", format!("{base}/{name}"));
+    match i.state {
+        InstanceState::Active => {
+            for name in ["suspend", "park", "restart"] {
+                l.insert(name.into(), action(name));
+            }
+            l.insert("scale".into(), Link::action("PUT", format!("{base}/size")));
+        }
+        InstanceState::Suspended => {
+            l.insert("resume".into(), action("resume"));
+        }
+        InstanceState::Parked => {
+            l.insert("unpark".into(), action("unpark"));
+        }
+        _ => {}
+    }
+    if i.state != InstanceState::Deprovisioned {
+        l.insert("terraform".into(), Link::get(format!("{base}/terraform")));
     }
     if i.state
         .can_transition_to(InstanceState::PendingProvisioning)
@@ -209,6 +228,24 @@ impl CreateInstanceRequest {
     }
 }
 
+/// The options of a deprovisioning (C5): `archiveData` (the API's default is true) and an
+/// optional `reason` for the audit trail, at most 500 characters.
+pub fn deprovision_options(
+    archive_data: bool,
+    reason: Option<String>,
+) -> Result<DeprovisionOptions, Error> {
+    if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
+        return Err(Error::field(
+            "reason",
+            "reason must be at most 500 characters",
+        ));
+    }
+    Ok(DeprovisionOptions {
+        archive_data,
+        reason,
+    })
+}
+
 /// An instance (C3; summary items of C1 have the same shape).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -298,6 +335,26 @@ pub struct InstanceListResponse {
     #[serde(rename = "_links")]
     #[schema(value_type = std::collections::HashMap<String, Link>)]
     pub links: Links,
+}
+
+impl InstanceListResponse {
+    /// A tenant's instances as C1 lists them; `self_href` is the path the list was asked on.
+    pub fn new(tenant: &TenantId, items: &[Instance], self_href: &str) -> Self {
+        let mut links = Links::new();
+        links.insert("self".into(), Link::get(self_href));
+        links.insert("tenant".into(), Link::get(tenant_href(tenant)));
+        links.insert(
+            "provision".into(),
+            Link::action("POST", format!("{}/instances", tenant_href(tenant))),
+        );
+        let instances: Vec<InstanceResponse> = items.iter().map(InstanceResponse::from).collect();
+        Self {
+            count: instances.len(),
+            instances,
+            more_available: false,
+            links,
+        }
+    }
 }
 
 /// One step of an operation.
@@ -409,6 +466,44 @@ pub struct AcceptedResponse {
     #[serde(rename = "_links")]
     #[schema(value_type = std::collections::HashMap<String, Link>)]
     pub links: Links,
+}
+
+impl AcceptedResponse {
+    /// The 202 body of an accepted operation: `message` says what was accepted, and if the
+    /// operation has already failed (a cloud that only records plans), why.
+    pub fn new(a: &Accepted, message: &str) -> Self {
+        let op: &Operation = &a.operation;
+        let href = operation_href(&op.id);
+        let base = instance_href(&a.instance.tenant_id, &a.instance.id);
+        let mut links = Links::new();
+        links.insert("self".into(), Link::get(&href));
+        links.insert("operation".into(), Link::get(&href));
+        links.insert("status".into(), Link::get(&href));
+        links.insert("instance".into(), Link::get(&base));
+        links.insert(
+            "collection".into(),
+            Link::get(format!("{}/instances", tenant_href(&a.instance.tenant_id))),
+        );
+        let expected: u64 = op.steps.iter().map(|s| s.name.expected().as_secs()).sum();
+        let message = match &op.error {
+            Some(e) => format!(
+                "{message}; the operation then failed: {} {}",
+                e.code.as_str(),
+                e.message
+            ),
+            None => message.to_owned(),
+        };
+        Self {
+            operation_id: op.id.to_string(),
+            instance_id: a.instance.id.to_string(),
+            tenant_id: a.instance.tenant_id.to_string(),
+            status: a.instance.state.as_str().to_owned(),
+            message,
+            estimated_completion_minutes: expected.div_ceil(60),
+            operation: OperationResponse::from(op),
+            links,
+        }
+    }
 }
 
 /// One planned AWS call.

@@ -14,21 +14,17 @@ use axum::response::{IntoResponse, Response};
 use bbws_core::Error;
 use bbws_core::auth::Actor;
 use bbws_core::ids::{InstanceId, OperationId};
-use bbws_core::instance::{
-    Accepted, CloudMode, DeprovisionOptions, InstanceService, Operation, ProvisioningEngine,
-    StepName,
-};
+use bbws_core::instance::{Accepted, CloudMode, InstanceService, ProvisioningEngine, StepName};
 use std::sync::Arc;
 
 use super::auth::Authenticator;
-use super::dto::{Link, Links};
 use super::error::ApiError;
 use super::extract::{
     Caller, IdempotencyHeader, OptionalJsonBody, PathParams, QueryPairs, query_bool,
 };
 use super::instance_dto::{
     AcceptedResponse, CreateInstanceRequest, InstanceListResponse, InstanceResponse,
-    OperationResponse, PlanResponse, instance_href, operation_href,
+    OperationResponse, PlanResponse, deprovision_options, operation_href,
 };
 use super::tenants::etag;
 
@@ -56,7 +52,7 @@ impl FromRef<InstancesState> for Arc<dyn Authenticator> {
     }
 }
 
-fn instance_id(p: &PathParams) -> Result<InstanceId, Error> {
+pub(crate) fn instance_id(p: &PathParams) -> Result<InstanceId, Error> {
     p.raw("instanceId")?
         .parse::<InstanceId>()
         .map_err(|_| Error::field("instanceId", "Invalid instance ID format"))
@@ -69,7 +65,11 @@ fn instance_response(status: StatusCode, i: &bbws_core::instance::Instance) -> R
 }
 
 /// Runs the accepted operation here if this router was given an engine.
-async fn run_here(s: &InstancesState, actor: &Actor, mut accepted: Accepted) -> Accepted {
+pub(crate) async fn run_here(
+    s: &InstancesState,
+    actor: &Actor,
+    mut accepted: Accepted,
+) -> Accepted {
     let Some(engine) = s.engine.clone() else {
         return accepted;
     };
@@ -101,40 +101,13 @@ async fn run_here(s: &InstancesState, actor: &Actor, mut accepted: Accepted) -> 
     accepted
 }
 
-fn accepted_response(a: &Accepted, message: &str, replayed: bool) -> Response {
-    let op: &Operation = &a.operation;
-    let href = operation_href(&op.id);
-    let base = instance_href(&a.instance.tenant_id, &a.instance.id);
-    let mut links = Links::new();
-    links.insert("self".into(), Link::get(&href));
-    links.insert("operation".into(), Link::get(&href));
-    links.insert("status".into(), Link::get(&href));
-    links.insert("instance".into(), Link::get(&base));
-    links.insert(
-        "collection".into(),
-        Link::get(format!("/v1.0/tenants/{}/instances", a.instance.tenant_id)),
-    );
-    let expected: u64 = op.steps.iter().map(|s| s.name.expected().as_secs()).sum();
-    let message = match &op.error {
-        Some(e) => format!(
-            "{message}; the operation then failed: {} {}",
-            e.code.as_str(),
-            e.message
-        ),
-        None => message.to_owned(),
-    };
-    let body = AcceptedResponse {
-        operation_id: op.id.to_string(),
-        instance_id: a.instance.id.to_string(),
-        tenant_id: a.instance.tenant_id.to_string(),
-        status: a.instance.state.as_str().to_owned(),
-        message,
-        estimated_completion_minutes: expected.div_ceil(60),
-        operation: OperationResponse::from(op),
-        links,
-    };
-    let mut res = (StatusCode::ACCEPTED, Json(body)).into_response();
-    if let Ok(loc) = HeaderValue::from_str(&href) {
+pub(crate) fn accepted_response(a: &Accepted, message: &str, replayed: bool) -> Response {
+    let mut res = (
+        StatusCode::ACCEPTED,
+        Json(AcceptedResponse::new(a, message)),
+    )
+        .into_response();
+    if let Ok(loc) = HeaderValue::from_str(&operation_href(&a.operation.id)) {
         res.headers_mut().insert(header::LOCATION, loc);
     }
     if replayed {
@@ -158,21 +131,7 @@ pub async fn list_instances(
 ) -> ApiResult {
     let tenant = p.tenant()?;
     let items = s.instances.list(&actor, &tenant).await?;
-    let mut links = Links::new();
-    links.insert("self".into(), Link::get(uri.path()));
-    links.insert("tenant".into(), Link::get(super::dto::tenant_href(&tenant)));
-    links.insert(
-        "provision".into(),
-        Link::action("POST", format!("/v1.0/tenants/{tenant}/instances")),
-    );
-    let instances: Vec<InstanceResponse> = items.iter().map(InstanceResponse::from).collect();
-    Ok(Json(InstanceListResponse {
-        count: instances.len(),
-        instances,
-        more_available: false,
-        links,
-    })
-    .into_response())
+    Ok(Json(InstanceListResponse::new(&tenant, &items, uri.path())).into_response())
 }
 
 /// Provision an instance (C2): 202 with the operation, `Location: /v1.0/operations/{id}`.
@@ -276,14 +235,7 @@ pub async fn deprovision_instance(
         None => true,
         Some(_) => query_bool(&q, "archiveData")?,
     };
-    let reason = q.get("reason").map(str::to_owned);
-    if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
-        return Err(Error::field("reason", "reason must be at most 500 characters").into());
-    }
-    let options = DeprovisionOptions {
-        archive_data,
-        reason,
-    };
+    let options = deprovision_options(archive_data, q.get("reason").map(str::to_owned))?;
     if query_bool(&q, "dryRun")? {
         let plan = s
             .instances

@@ -11,6 +11,8 @@ pub mod error;
 pub mod extract;
 pub mod hierarchy;
 pub mod instance_dto;
+pub mod instance_lifecycle;
+pub mod instance_terraform;
 pub mod instances;
 pub mod invitations;
 pub mod logging;
@@ -25,7 +27,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::{HeaderName, Request};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use bbws_core::instance::{InstanceService, ProvisioningEngine};
 use bbws_core::org::OrgService;
 use bbws_core::tenant::TenantService;
@@ -169,7 +171,7 @@ fn org_routes() -> Router<OrgState> {
         )
 }
 
-/// The instance routes (digest 2.7 C1–C3, C5, C20, retry).
+/// The instance routes (digest 2.7 C1–C3, C5, C8–C12, C16, C20, C21, retry).
 fn instance_routes() -> Router<instances::InstancesState> {
     let collection = "/v1.0/tenants/{tenantId}/instances";
     let instance = format!("{collection}/{{instanceId}}");
@@ -185,6 +187,34 @@ fn instance_routes() -> Router<instances::InstancesState> {
         .route(
             &format!("{instance}/retry"),
             post(instances::retry_instance),
+        )
+        .route(
+            &format!("{instance}/terraform"),
+            get(instance_terraform::get_terraform),
+        )
+        .route(
+            &format!("{instance}/suspend"),
+            post(instance_lifecycle::suspend_instance),
+        )
+        .route(
+            &format!("{instance}/resume"),
+            post(instance_lifecycle::resume_instance),
+        )
+        .route(
+            &format!("{instance}/park"),
+            post(instance_lifecycle::park_instance),
+        )
+        .route(
+            &format!("{instance}/unpark"),
+            post(instance_lifecycle::unpark_instance),
+        )
+        .route(
+            &format!("{instance}/size"),
+            put(instance_lifecycle::scale_instance),
+        )
+        .route(
+            &format!("{instance}/restart"),
+            post(instance_lifecycle::restart_instance),
         )
         .route(
             "/v1.0/operations/{operationId}",

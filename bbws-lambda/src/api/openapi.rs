@@ -29,7 +29,10 @@ pub const TOKEN_PATTERN: &str = "^[A-Za-z0-9_-]{43}$";
 /// A user id (the identity provider's `sub`) or, on `GET /v1.0/users/{userId}`, an e-mail.
 pub const USER_ID_PATTERN: &str = "^[A-Za-z0-9._@+:-]{1,128}$";
 
-use super::{dto, hierarchy, instances, invitations, public, tenants, users};
+use super::{
+    dto, hierarchy, instance_lifecycle, instance_terraform, instances, invitations, public,
+    tenants, users,
+};
 
 /// The tenant API.
 #[derive(OpenApi)]
@@ -98,6 +101,13 @@ use super::{dto, hierarchy, instances, invitations, public, tenants, users};
         instances::deprovision_instance,
         instances::retry_instance,
         instances::get_operation,
+        instance_terraform::get_terraform,
+        instance_lifecycle::suspend_instance,
+        instance_lifecycle::resume_instance,
+        instance_lifecycle::park_instance,
+        instance_lifecycle::unpark_instance,
+        instance_lifecycle::scale_instance,
+        instance_lifecycle::restart_instance,
         public::health,
         public::openapi_json,
     ),

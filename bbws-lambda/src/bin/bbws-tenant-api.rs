@@ -17,22 +17,9 @@ use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("LOG_LEVEL")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_current_span(true)
-        .with_span_list(true)
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    init_logging();
+    bbws_lambda::init_lambda_logging();
     let config = lambda_backend_config(|name| std::env::var(name).ok())?;
     // Opened once per execution environment: the store (or the SDK clients) serve every event.
     let backend = Backend::open(&config).await?;

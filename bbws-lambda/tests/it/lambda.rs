@@ -20,6 +20,9 @@ use crate::support::{assert_timestamp, link_names};
 /// The tenant id the fixtures name; tests swap in the id of a tenant they created.
 const FIXTURE_TENANT: &str = "tenant-5f0c8a52-9c1e-4d6b-8f3a-2b7e1c9d4a60";
 
+/// The operation id of `rest-v1-get-operation.json`, swapped likewise.
+const FIXTURE_OPERATION: &str = "op-5f0c8a52-9c1e-4d6b-8f3a-2b7e1c9d4a60";
+
 /// The keys of a REST API (payload 1.0) response, and of an HTTP API (payload 2.0) one.
 const V1_KEYS: [&str; 5] = [
     "body",
@@ -271,6 +274,90 @@ async fn rest_v1_get_reads_the_tenant_through_the_stage_path() {
     assert_eq!(status(&res), 404, "{res}");
     assert_v1(&res);
     assert_envelope(&body(&res), "TENANT_NOT_FOUND", request_id_of(&ev));
+}
+
+/// The published events' `detail-type`s, oldest first.
+fn published_types(dir: &Path) -> Vec<String> {
+    let log = std::fs::read_to_string(dir.join("events.jsonl")).unwrap_or_default();
+    log.lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).expect("a JSON line");
+            v["detail-type"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn instance_fixtures_plan_accept_and_show_the_operation() {
+    let (f, dir) = function().await;
+    let tenant = create_acme(&f).await;
+
+    // REST API: ?dryRun=true answers the plan and creates nothing.
+    let ev = event("rest-v1-plan-instance.json", Some(&tenant));
+    let res = f.invoke(ev.clone()).await;
+    assert_eq!(status(&res), 200, "{res}");
+    assert_v1(&res);
+    assert_eq!(
+        header(&res, "x-request-id").as_deref(),
+        Some(request_id_of(&ev))
+    );
+    let plan = body(&res);
+    assert_eq!(plan["dryRun"], true);
+    let resources: Vec<&str> = plan["calls"]
+        .as_array()
+        .expect("calls")
+        .iter()
+        .filter_map(|c| c["resource"].as_str())
+        .collect();
+    assert_eq!(resources.first(), Some(&"bbws-tenant-acme-user-pool"));
+    for name in [
+        "bbws-acme-tg",
+        "bbws/dev/tenant-acme/db",
+        "tenant-acme-wordpress",
+    ] {
+        assert!(resources.contains(&name), "{name} not in {resources:?}");
+    }
+    assert_eq!(published_types(dir.path()), ["TENANT_CREATED"]);
+
+    // HTTP API: 202 with the operation; the function runs nothing, the worker will.
+    let ev = event("http-v2-provision-instance.json", Some(&tenant));
+    let res = f.invoke(ev.clone()).await;
+    assert_eq!(status(&res), 202, "{res}");
+    assert_v2(&res);
+    let accepted = body(&res);
+    let op = accepted["operationId"].as_str().expect("operationId");
+    let href = format!("/v1.0/operations/{op}");
+    assert_eq!(header(&res, "location").as_deref(), Some(href.as_str()));
+    assert_eq!(accepted["_links"]["operation"]["href"], href.as_str());
+    assert_eq!(accepted["status"], "PENDING_PROVISIONING");
+    assert_eq!(accepted["operation"]["status"], "PENDING");
+    assert_eq!(accepted["operation"]["requestedBy"], "alice@bbws.io");
+    assert_eq!(
+        published_types(dir.path()),
+        ["TENANT_CREATED", "INSTANCE_PROVISIONING_REQUESTED"]
+    );
+    // Its Idempotency-Key replays the answer.
+    let again = f.invoke(ev).await;
+    assert_eq!(status(&again), 202, "{again}");
+    assert_eq!(
+        header(&again, "idempotent-replayed").as_deref(),
+        Some("true")
+    );
+    assert_eq!(body(&again)["operationId"], op);
+    assert_eq!(published_types(dir.path()).len(), 2);
+
+    // Following _links.operation: still PENDING.
+    let text = std::fs::read_to_string(fixture_path("rest-v1-get-operation.json"))
+        .expect("the fixture")
+        .replace(FIXTURE_OPERATION, op);
+    let ev: Value = serde_json::from_str(&text).expect("JSON");
+    let res = f.invoke(ev).await;
+    assert_eq!(status(&res), 200, "{res}");
+    assert_v1(&res);
+    let o = body(&res);
+    assert_eq!(o["operationId"], op);
+    assert_eq!(o["status"], "PENDING");
+    assert_eq!(header(&res, "etag").as_deref(), Some("\"1\""));
 }
 
 #[tokio::test]

@@ -6,7 +6,10 @@
 mod audit;
 mod auth;
 mod bad_input;
+mod ecs_events;
 mod idempotency;
+mod instance_lifecycle;
+mod instance_terraform;
 mod instances;
 mod lambda;
 mod lifecycle;
@@ -20,3 +23,4 @@ mod org_support;
 mod pagination;
 mod support;
 mod tenants;
+mod worker;

@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::support::{activate, admin, call, create, header_str, id_of, new_tenant, park};
 
 /// Every path the router serves.
-const PATHS: [&str; 37] = [
+const PATHS: [&str; 44] = [
     "/v1.0/health",
     "/v1.0/openapi.json",
     "/v1.0/tenants",
@@ -43,6 +43,13 @@ const PATHS: [&str; 37] = [
     "/v1.0/tenants/{tenantId}/instances",
     "/v1.0/tenants/{tenantId}/instances/{instanceId}",
     "/v1.0/tenants/{tenantId}/instances/{instanceId}/retry",
+    "/v1.0/tenants/{tenantId}/instances/{instanceId}/terraform",
+    "/v1.0/tenants/{tenantId}/instances/{instanceId}/suspend",
+    "/v1.0/tenants/{tenantId}/instances/{instanceId}/resume",
+    "/v1.0/tenants/{tenantId}/instances/{instanceId}/park",
+    "/v1.0/tenants/{tenantId}/instances/{instanceId}/unpark",
+    "/v1.0/tenants/{tenantId}/instances/{instanceId}/size",
+    "/v1.0/tenants/{tenantId}/instances/{instanceId}/restart",
     "/v1.0/operations/{operationId}",
 ];
 

@@ -468,3 +468,35 @@ pub fn with_header(mut req: Request<Body>, name: &'static str, value: &str) -> R
     );
     req
 }
+
+/// An ACTIVE tenant created straight on a backend's tenant service (for the Lambda functions
+/// that are not the HTTP API).
+pub async fn active_tenant_on(
+    backend: &bbws_aws::Backend,
+    admin: &bbws_core::auth::Actor,
+    name: &str,
+) -> bbws_core::tenant::Tenant {
+    use bbws_core::tenant::{Email, Environment, NewTenant, OrganizationName, TenantStatus};
+    let tenants = backend.tenant_service();
+    let t = tenants
+        .create(
+            admin,
+            NewTenant {
+                organization_name: OrganizationName::parse(name).expect("valid name"),
+                contact_email: Email::parse("ops@example.com").expect("valid e-mail"),
+                environment: Environment::Dev,
+                division: None,
+                group: None,
+                team: None,
+                metadata: serde_json::Map::new(),
+            },
+            None,
+        )
+        .await
+        .expect("tenant created")
+        .value;
+    tenants
+        .set_status(admin, &t.id, TenantStatus::Active, None, None)
+        .await
+        .expect("tenant activated")
+}

@@ -1,6 +1,6 @@
-"""bbws for Python: the tenant use cases of the bbws control plane, in Rust.
+"""bbws for Python: the tenant, organisation and instance use cases of the bbws control plane, in Rust.
 
-Two ways in, both with the same rules, validation and JSON shapes as the HTTP API:
+Several ways in, all with the same rules, validation and JSON shapes as the HTTP API:
 
 - ``TenantService``: call the use cases directly, with the caller's claims and plain dicts::
 
@@ -17,6 +17,16 @@ Two ways in, both with the same rules, validation and JSON shapes as the HTTP AP
       org = bbws.OrgService()
       t = org.tenant_service().create(admin, {...})
       org.create_division(admin, t["tenantId"], "Sales")
+
+- ``InstanceService``: a tenant's WordPress instances, opened the same way: provisioning and
+  deprovisioning are accepted as operations (the API's 202 body), ``plan_provisioning`` shows
+  the exact AWS calls, and ``run(operation_id)`` runs an operation here (on the local backends
+  the cloud only plans: CloudUnavailableError, the operation FAILED)::
+
+      inst = bbws.InstanceService()
+      t = inst.tenant_service().create(admin, {...})
+      accepted = inst.request_provisioning(admin, t["tenantId"], {"resourceKey": "acme"})
+      inst.operation(admin, accepted["operationId"])
 
 - ``handle_api_event``: serve an API Gateway event through the API's router::
 
@@ -52,6 +62,7 @@ from ._bbws import (
     HierarchyNotEmptyError,
     IdempotencyKeyReusedError,
     InstanceNotFoundError,
+    InstanceService,
     InvalidStateError,
     InvalidStatusTransitionError,
     InvitationAlreadyUsedError,
@@ -110,6 +121,7 @@ __all__ = [
     "HierarchyNotEmptyError",
     "IdempotencyKeyReusedError",
     "InstanceNotFoundError",
+    "InstanceService",
     "InvalidStateError",
     "InvalidStatusTransitionError",
     "InvitationAlreadyUsedError",

@@ -11,7 +11,7 @@ __version__: str
 
 Status = Literal["PENDING", "ACTIVE", "SUSPENDED", "PARKED", "DEPROVISIONED", "FAILED"]
 EnvironmentName = Literal["dev", "sit", "prod"]
-Backend = Literal["memory", "embedded"]
+Backend = Literal["memory", "embedded", "dynamodb"]
 
 Claims = Mapping[str, Any]
 """API Gateway authorizer claims: `sub` (required), `email`, `cognito:groups` (list or the
@@ -385,6 +385,228 @@ class OrgService:
     def mailbox(self, start: int = 0, limit: int = 100) -> list[Mail]:
         """The embedded mailbox (memory and embedded backends), oldest first."""
 
+InstanceState = Literal[
+    "PENDING_PROVISIONING",
+    "COMMITTING",
+    "WORKFLOW_QUEUED",
+    "WORKFLOW_RUNNING",
+    "PROVISIONING",
+    "ACTIVE",
+    "SCALING",
+    "SUSPENDING",
+    "SUSPENDED",
+    "RESUMING",
+    "PARKING",
+    "PARKED",
+    "UNPARKING",
+    "PENDING_DEPROVISIONING",
+    "DEPROVISIONING",
+    "DEPROVISIONED",
+    "FAILED",
+    "WORKFLOW_FAILED",
+]
+OperationStatus = Literal["PENDING", "IN_PROGRESS", "COMPLETED", "FAILED", "ROLLED_BACK"]
+Tier = Literal["STARTER", "STANDARD", "PROFESSIONAL", "ENTERPRISE"]
+
+class FailureReason(TypedDict):
+    code: str
+    message: str
+    resources: list[str]
+
+class Instance(TypedDict):
+    """`InstanceResponse` of the API."""
+
+    instanceId: str
+    tenantId: str
+    status: InstanceState
+    provisioningState: InstanceState
+    resourceKey: str
+    environment: EnvironmentName
+    tier: Tier
+    cpu: int
+    memory: int
+    desiredCount: int
+    wordpressVersion: str
+    opportunityId: str | None
+    domain: str
+    endpoint: str
+    resources: dict[str, str]
+    lastError: FailureReason | None
+    currentOperationId: str | None
+    createdAt: str
+    createdBy: str
+    updatedAt: str
+    updatedBy: str
+    provisionedAt: str | None
+    deprovisionedAt: str | None
+    version: int
+    _links: dict[str, Link]
+
+class InstanceList(TypedDict):
+    instances: list[Instance]
+    count: int
+    moreAvailable: bool
+    _links: dict[str, Link]
+
+class OperationStep(TypedDict):
+    name: str
+    status: Literal["PENDING", "RUNNING", "DONE", "FAILED", "ROLLED_BACK", "SKIPPED"]
+    startedAt: str | None
+    completedAt: str | None
+    attempts: int
+    resourceId: str | None
+    error: str | None
+
+class Operation(TypedDict):
+    """`OperationResponse` of the API (GET /v1.0/operations/{operationId})."""
+
+    operationId: str
+    tenantId: str
+    instanceId: str
+    type: str
+    status: OperationStatus
+    phase: Literal["FORWARD", "ROLLING_BACK"]
+    progress: int
+    currentStep: str | None
+    message: str
+    error: FailureReason | None
+    estimatedCompletionAt: str | None
+    steps: list[OperationStep]
+    createdAt: str
+    updatedAt: str
+    completedAt: str | None
+    requestedBy: str
+    correlationId: str
+    version: int
+    _links: dict[str, Link]
+
+class Accepted(TypedDict):
+    """The API's 202 body of an accepted provisioning, deprovisioning or retry."""
+
+    operationId: str
+    instanceId: str
+    tenantId: str
+    status: InstanceState
+    message: str
+    estimatedCompletionMinutes: int
+    operation: Operation
+    _links: dict[str, Link]
+
+class PlannedCall(TypedDict):
+    service: str
+    action: str
+    resource: str
+    tags: dict[str, str]
+    params: dict[str, Any]
+
+class Plan(TypedDict):
+    """The API's `?dryRun=true` answer: the AWS calls an operation would make, in order."""
+
+    dryRun: bool
+    source: str
+    calls: list[PlannedCall]
+    rendered: str
+
+class LedgerEntry(TypedDict):
+    tenantId: str
+    instanceId: str
+    seq: int
+    resourceType: str
+    step: str
+    name: str
+    id: str | None
+    arn: str | None
+    status: Literal["creating", "active", "deleting", "deleted", "failed"]
+    error: str | None
+    updatedAt: str
+
+class CreateInstanceBody(TypedDict, total=False):
+    tier: Tier
+    plan: Tier
+    cpu: int
+    memory: int
+    desiredCount: int
+    wordpressVersion: str
+    opportunityId: str
+    resourceKey: str
+    configuration: dict[str, Any]
+    organizationName: str
+    contactEmail: str
+
+@final
+class InstanceService:
+    """A tenant's WordPress instances on one backend, opened as TenantService is. Methods take
+    the caller's claims (a tenant outside the caller's scope is TenantNotFoundError, an operation
+    of one OperationNotFoundError) and return the API's camelCase dicts; calls release the GIL.
+    Accepting work and running it are separate: `request_*` and `retry_provisioning` return the
+    API's 202 body with a PENDING operation, `run(operation_id)` runs it here."""
+
+    def __init__(
+        self,
+        backend: Backend = "memory",
+        table: str | None = None,
+        data_dir: str | PathLike[str] | None = None,
+        endpoint_url: str | None = None,
+    ) -> None: ...
+    def tenant_service(self) -> TenantService:
+        """A TenantService on this same backend."""
+    @property
+    def cloud(self) -> str:
+        """What operations run on: `plan recorder: ...` (creates nothing) or the live AWS cloud."""
+    def close(self) -> None: ...
+    @property
+    def closed(self) -> bool: ...
+    def __enter__(self) -> InstanceService: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool: ...
+    def request_provisioning(
+        self,
+        claims: Claims,
+        tenant_id: str,
+        body: CreateInstanceBody | Mapping[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Accepted: ...
+    def retry_provisioning(self, claims: Claims, tenant_id: str, instance_id: str) -> Accepted: ...
+    def request_deprovisioning(
+        self,
+        claims: Claims,
+        tenant_id: str,
+        instance_id: str,
+        archive_data: bool = True,
+        reason: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Accepted: ...
+    def request_lifecycle(
+        self,
+        claims: Claims,
+        tenant_id: str,
+        instance_id: str,
+        action: Literal["suspend", "resume", "park", "unpark", "scale", "restart"],
+        reason: str | None = None,
+        desired_count: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Accepted:
+        """Accepts a lifecycle change (202 body); run it with run(operationId)."""
+    def get(self, claims: Claims, tenant_id: str, instance_id: str) -> Instance: ...
+    def list(self, claims: Claims, tenant_id: str) -> InstanceList: ...
+    def operation(self, claims: Claims, operation_id: str) -> Operation: ...
+    def ledger(self, claims: Claims, tenant_id: str, instance_id: str) -> list[LedgerEntry]: ...
+    def terraform(self, claims: Claims, tenant_id: str, instance_id: str) -> dict[str, str]:
+        """The tenant's Terraform (GitOps variant): file contents by path. Needs the right to provision."""
+    def plan_provisioning(
+        self, claims: Claims, tenant_id: str, body: CreateInstanceBody | Mapping[str, Any] | None = None
+    ) -> Plan: ...
+    def plan_deprovisioning(
+        self, claims: Claims, tenant_id: str, instance_id: str, archive_data: bool = True, reason: str | None = None
+    ) -> Plan: ...
+    def run(self, operation_id: str) -> Operation:
+        """Runs the operation here with the engine and returns it as it ended (no claims: the
+        worker's side). On the plan recorder: CloudUnavailableError, the operation FAILED."""
+
 def handle_api_event(event: Mapping[str, Any], context: object | None = None) -> dict[str, Any]:
     """Serves an API Gateway proxy event (REST API 1.0 or HTTP API 2.0) through the API's router
     and returns the API Gateway response dict. Configured from BBWS_BACKEND / BBWS_DATA_DIR."""
@@ -415,8 +637,8 @@ class VersionConflictError(BusinessException): ...
 class IdempotencyKeyReusedError(BusinessException): ...
 
 class InvalidStatusTransitionError(BusinessException):
-    current_status: Status
-    allowed_transitions: list[Status]
+    current_status: Status | InstanceState
+    allowed_transitions: list[Status | InstanceState]
 
 class TenantDeprovisionedError(BusinessException): ...
 class TenantNotActiveError(BusinessException): ...
@@ -448,7 +670,10 @@ class ScaleLimitExceededError(BusinessException): ...
 class DynamoDbError(UnexpectedException): ...
 class EventBridgeError(UnexpectedException): ...
 class StorageError(UnexpectedException): ...
-class CloudUnavailableError(UnexpectedException): ...
+class CloudUnavailableError(UnexpectedException):
+    operation: Operation
+    """From InstanceService.run: the operation, ended FAILED with CLOUD_UNAVAILABLE."""
+
 class ArchiveFailedError(UnexpectedException): ...
 class EfsProvisioningError(UnexpectedException): ...
 class DatabaseProvisioningError(UnexpectedException): ...

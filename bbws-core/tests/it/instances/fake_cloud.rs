@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use bbws_core::instance::ports::{
     AccessPointSpec, AppClient, AppClientSpec, Archive, ArchiveSpec, AutoscalingSpec, Compute,
     DatabaseProvisioner, DatabaseSpec, DomainSpec, FileStorage, GroupSpec, Health, HealthProbe,
-    HealthTarget, IdentityProvisioner, ListenerRuleSpec, LoadBalancer, SecretSpec, SecretStore,
-    SecretValue, ServiceSpec, Tags, TargetGroupSpec, TaskDefinitionSpec, UserPoolSpec,
+    HealthTarget, IdentityProvisioner, ListenerRuleSpec, LoadBalancer, ScalingBounds, SecretSpec,
+    SecretStore, SecretValue, ServiceSpec, Tags, TargetGroupSpec, TaskDefinitionSpec, UserPoolSpec,
 };
 use bbws_core::instance::{CloudError, CloudResource, CloudResult};
 use tokio::sync::Notify;
@@ -39,6 +39,10 @@ pub enum Kind {
     Autoscaling,
     Archive,
     Health,
+    /// `UpdateService` (desired count, forced deployment) on an existing service.
+    ServiceUpdate,
+    /// `RegisterScalableTarget` on an existing target (bounds, suspension).
+    ScalingUpdate,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +97,12 @@ struct State {
     health: Vec<Health>,
     /// Task definition revisions per family.
     revisions: BTreeMap<String, u32>,
+    /// The desired count of each service, as last set by `UpdateService`.
+    desired: BTreeMap<String, u32>,
+    /// Forced deployments per service.
+    deployments: BTreeMap<String, u32>,
+    /// Each scalable target's `(min, max, suspended)`, as last registered.
+    scaling: BTreeMap<String, (u32, u32, bool)>,
 }
 
 #[derive(Debug, Default)]
@@ -675,6 +685,70 @@ impl Compute for FakeCloud {
         )
         .await
     }
+    async fn set_desired_count(&self, _cluster: &str, name: &str, desired: u32) -> CloudResult<()> {
+        self.update(Kind::ServiceUpdate, Kind::Service, name, |st| {
+            st.desired.insert(name.to_owned(), desired);
+        })
+        .await
+    }
+    async fn force_new_deployment(&self, _cluster: &str, name: &str) -> CloudResult<()> {
+        self.update(Kind::ServiceUpdate, Kind::Service, name, |st| {
+            *st.deployments.entry(name.to_owned()).or_insert(0) += 1;
+        })
+        .await
+    }
+    async fn set_autoscaling(&self, b: &ScalingBounds) -> CloudResult<()> {
+        self.update(
+            Kind::ScalingUpdate,
+            Kind::Autoscaling,
+            &b.resource_id,
+            |st| {
+                st.scaling.insert(
+                    b.resource_id.clone(),
+                    (b.min_capacity, b.max_capacity, b.suspended),
+                );
+            },
+        )
+        .await
+    }
+}
+
+impl FakeCloud {
+    /// A change to an existing object: the gate, then `apply`, or a refusal when it is gone.
+    async fn update(
+        &self,
+        call: Kind,
+        of: Kind,
+        name: &str,
+        apply: impl FnOnce(&mut State),
+    ) -> CloudResult<()> {
+        match self.gate(call, Op::Create, name) {
+            Gate::Go => {}
+            Gate::Fail(e) => return Err(e),
+            Gate::Hang | Gate::Crash(_) => return std::future::pending().await,
+        }
+        let mut st = self.st();
+        if !st.objects.contains_key(&(of, name.to_owned())) {
+            return Err(refuse("Update", "the object does not exist"));
+        }
+        apply(&mut st);
+        Ok(())
+    }
+
+    /// The desired count `UpdateService` last set on a service, if any.
+    pub fn desired(&self, service: &str) -> Option<u32> {
+        self.st().desired.get(service).copied()
+    }
+
+    /// How many forced deployments a service had.
+    pub fn deployments(&self, service: &str) -> u32 {
+        self.st().deployments.get(service).copied().unwrap_or(0)
+    }
+
+    /// A scalable target's `(min, max, suspended)` as last registered by a lifecycle change.
+    pub fn scaling(&self, resource_id: &str) -> Option<(u32, u32, bool)> {
+        self.st().scaling.get(resource_id).copied()
+    }
 }
 
 #[async_trait]
@@ -747,5 +821,20 @@ impl Archive for FakeCloud {
         Ok(self
             .find(Kind::Archive, &uri)
             .map(|_| CloudResource::new(uri)))
+    }
+}
+
+/// `ListTagsForResource` on a service: the tags it was created with, found by the service name
+/// at the end of the ARN; none for a service that does not exist.
+#[async_trait]
+impl bbws_core::instance::ServiceTags for FakeCloud {
+    async fn service_tags(&self, service_arn: &str) -> CloudResult<Tags> {
+        let name = service_arn.rsplit('/').next().unwrap_or_default();
+        Ok(self
+            .objects()
+            .into_iter()
+            .find(|(k, n, _)| *k == Kind::Service && n == name)
+            .map(|(_, _, o)| o.tags)
+            .unwrap_or_default())
     }
 }

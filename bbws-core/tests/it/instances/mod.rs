@@ -3,12 +3,17 @@
 //! paused clock, so nothing really waits.
 
 mod deprovision;
+mod ecs_sync;
 mod fake_cloud;
 mod faults;
+mod lifecycle;
 mod plan;
 mod provisioning;
 mod resume;
 mod service;
+mod tenant_sync;
+mod terraform;
+mod worker;
 
 use std::sync::Arc;
 

@@ -38,6 +38,11 @@
 //! With the queue URLs set, the DynamoDB backend's outbox publisher also sends the message of
 //! every accepted instance operation to its queue ([`OperationDispatch`]), and
 //! [`Backend::instance_worker`] runs them; without them, a live cloud logs a warning at open.
+//! Tenant events drive the tenant's instance (`TENANT_PARKED` parks it, `TENANT_UNPARKED`
+//! unparks it, `TENANT_DEPROVISIONED` deprovisions it). On the local backends the outbox
+//! publisher follows them in-process ([`TenantEventRouting`]). On DynamoDB the services are
+//! separate Lambdas: EventBridge rules on the bus route the three events to the lifecycle
+//! queue, and [`Backend::instance_worker`] follows them there.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -50,7 +55,7 @@ use bbws_core::ids::RandomIds;
 use bbws_core::instance::{
     CloudMode, EcsEventHandler, InstanceBackend, InstanceCloud, InstancePorts, InstanceService,
     InstanceWorker, OperationDispatch, OperationQueue, PlanRecorder, PlatformConfig,
-    ProvisioningEngine, ServiceTags, TokioTimer,
+    ProvisioningEngine, ServiceTags, TenantEventRouting, TokioTimer,
 };
 use bbws_core::org::{
     DirectoryUser, IdentityDirectory, MailMessage, Mailer, OrgDao, OrgPorts, OrgService,
@@ -330,7 +335,7 @@ impl Backend {
             let mailbox = EmbeddedMailbox::new(store.clone(), Arc::new(SystemClock));
             let embedded = store.clone();
             let store = Arc::new(store);
-            Self {
+            let mut backend = Self {
                 store: store.clone(),
                 publisher: Arc::new(log),
                 wake,
@@ -346,7 +351,14 @@ impl Backend {
                 queue: None,
                 service_tags: None,
                 environment: config.environment,
-            }
+            };
+            // Tenant and instance services share this process: tenant events are followed
+            // by the instance as they are published.
+            backend.publisher = Arc::new(TenantEventRouting::new(
+                backend.publisher.clone(),
+                backend.instance_service(),
+            ));
+            backend
         };
         let log_path = config.data_dir.join(EVENT_LOG_FILE);
         if matches!(config.kind, BackendKind::Memory | BackendKind::Embedded) {
@@ -534,10 +546,10 @@ impl Backend {
                 "The instance worker needs PROVISION_QUEUE_URL and DEPROVISION_QUEUE_URL (a DynamoDB backend with the instance queues)",
             )
         })?;
-        Ok(InstanceWorker::new(
-            self.provisioning_engine().with_runner(runner),
-            queue,
-        ))
+        Ok(
+            InstanceWorker::new(self.provisioning_engine().with_runner(runner), queue)
+                .with_tenant_events(self.instance_service()),
+        )
     }
 
     /// The ECS event handler on this backend (digest 2.7 §8), for the services of its

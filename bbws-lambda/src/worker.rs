@@ -1,6 +1,8 @@
 //! The instance worker as a Lambda function consuming the instance queues (digest 2.7 §2.5):
 //! each SQS record is one operation message, run by [`InstanceWorker`] within what is left of
-//! the invocation's time less a safety margin. A record that fails (malformed, the operation
+//! the invocation's time less a safety margin, or a tenant event (`TENANT_PARKED`,
+//! `TENANT_UNPARKED`, `TENANT_DEPROVISIONED`) that an EventBridge rule on the bus routes to the
+//! lifecycle queue, which the worker follows by accepting the instance's operation. A record that fails (malformed, the operation
 //! claimed by another runner, a store outage) is reported in `batchItemFailures`, so SQS
 //! redelivers it after its visibility timeout and, after `maxReceiveCount`, moves it to the
 //! dead-letter queue; the others are deleted. A record reached when no budget is left is
@@ -14,7 +16,7 @@ use std::time::{Duration, SystemTime};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use bbws_aws::Backend;
 use bbws_core::events::OutboxRelay;
-use bbws_core::instance::{InstanceWorker, WorkOutcome};
+use bbws_core::instance::{InstanceWorker, Reaction, WorkOutcome};
 
 use crate::apigw::publish_written;
 
@@ -84,6 +86,20 @@ impl WorkerFunction {
                     operation_id = %operation_id,
                     "message done; the operation continues from the queue"
                 ),
+                Ok(WorkOutcome::Followed(reaction)) => match *reaction {
+                    Reaction::Requested { accepted, replayed } => tracing::info!(
+                        message_id = %id,
+                        operation_id = %accepted.operation.id,
+                        operation = %accepted.operation.op_type,
+                        replayed,
+                        "tenant event followed; its operation is queued through the outbox"
+                    ),
+                    Reaction::Ignored(why) | Reaction::Deferred(why) => tracing::info!(
+                        message_id = %id,
+                        why = %why,
+                        "tenant event needs no operation"
+                    ),
+                },
                 Err(e) => {
                     tracing::warn!(
                         message_id = %id,

@@ -129,21 +129,21 @@ impl TaskRunner for MotoTasks {
     }
 }
 
-struct World {
-    subject: Subject,
-    store: Arc<DynamoStore>,
-    platform: Platform,
-    clients: Clients,
-    settings: CloudSettings,
-    engine: ProvisioningEngine,
-    service: InstanceService,
-    tasks: Arc<std::sync::Mutex<Vec<String>>>,
-    db_endpoint: String,
+pub(crate) struct World {
+    pub(crate) subject: Subject,
+    pub(crate) store: Arc<DynamoStore>,
+    pub(crate) platform: Platform,
+    pub(crate) clients: Clients,
+    pub(crate) settings: CloudSettings,
+    pub(crate) engine: ProvisioningEngine,
+    pub(crate) service: InstanceService,
+    pub(crate) tasks: Arc<std::sync::Mutex<Vec<String>>>,
+    pub(crate) db_endpoint: String,
     /// The instance-cloud variables the settings were read from.
-    vars: BTreeMap<&'static str, String>,
+    pub(crate) vars: BTreeMap<&'static str, String>,
 }
 
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     let subject = Subject::dynamodb().await;
     let Resources::Dynamo(store) = subject.resources.clone() else {
         unreachable!("a DynamoDB subject")
@@ -221,7 +221,7 @@ async fn world() -> World {
 }
 
 /// An ACTIVE tenant named `name` with an instance provisioned to ACTIVE by the real engine.
-async fn provisioned(
+pub(crate) async fn provisioned(
     w: &World,
     name: &str,
 ) -> (bbws_core::tenant::Tenant, bbws_core::instance::Instance) {
@@ -733,7 +733,7 @@ async fn the_dynamodb_store_allows_one_active_instance_per_tenant_and_replays_ke
 }
 
 /// Receives one message from `queue_url`, long-polling until one arrives or 20 s have passed.
-async fn receive_one(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Option<String> {
+pub(crate) async fn receive_one(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Option<String> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while std::time::Instant::now() < deadline {
         let out = sqs
@@ -759,9 +759,20 @@ async fn receive_one(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Option<Strin
     None
 }
 
-#[tokio::test]
-async fn accepted_operations_travel_through_sqs_to_the_worker_which_continues_through_the_queue() {
-    let w = world().await;
+/// A DynamoDB backend opened from its environment as a Lambda opens it: the world's table and
+/// instance cloud, its own EventBridge bus and the three instance queues in moto. Only the moto
+/// bridges of the module docs are put in its cloud afterwards.
+pub(crate) struct Queued {
+    pub backend: bbws_aws::Backend,
+    pub sqs: aws_sdk_sqs::Client,
+    pub eventbridge: aws_sdk_eventbridge::Client,
+    pub bus: String,
+    pub provision: String,
+    pub deprovision: String,
+    pub lifecycle: String,
+}
+
+pub(crate) async fn queued_backend(w: &World) -> Queued {
     let sdk = sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let suffix = format!(
@@ -770,7 +781,7 @@ async fn accepted_operations_travel_through_sqs_to_the_worker_which_continues_th
         PLATFORMS.fetch_add(1, Ordering::SeqCst)
     );
     let mut urls = Vec::new();
-    for name in ["provision", "deprovision"] {
+    for name in ["provision", "deprovision", "lifecycle"] {
         let out = sqs
             .create_queue()
             .queue_name(format!("bbws-instance-{name}-{suffix}"))
@@ -780,23 +791,22 @@ async fn accepted_operations_travel_through_sqs_to_the_worker_which_continues_th
         urls.push(out.queue_url.expect("queue url"));
     }
     let bus = format!("bbws-events-{suffix}");
-    aws_sdk_eventbridge::Client::new(&sdk)
+    let eventbridge = aws_sdk_eventbridge::Client::new(&sdk);
+    eventbridge
         .create_event_bus()
         .name(&bus)
         .send()
         .await
         .expect("CreateEventBus");
-
-    // The backend as a Lambda opens it from its environment: DynamoDB, the instance cloud, the
-    // queues. Only the moto bridges of the module docs are put in its cloud afterwards.
     let (_, table, _) = w.subject.dynamo.clone().expect("dynamodb");
     let mut env: BTreeMap<&str, String> = BTreeMap::from([
         ("BBWS_BACKEND", "dynamodb".to_owned()),
         ("DYNAMODB_TABLE", table),
-        ("EVENT_BUS_NAME", bus),
+        ("EVENT_BUS_NAME", bus.clone()),
         ("AWS_ENDPOINT_URL", crate::moto::endpoint().to_owned()),
         ("PROVISION_QUEUE_URL", urls[0].clone()),
         ("DEPROVISION_QUEUE_URL", urls[1].clone()),
+        ("LIFECYCLE_QUEUE_URL", urls[2].clone()),
     ]);
     env.extend(w.vars.iter().map(|(k, v)| (*k, v.clone())));
     let config = bbws_aws::BackendConfig::from_env(|k| env.get(k).cloned()).expect("config");
@@ -805,6 +815,24 @@ async fn accepted_operations_travel_through_sqs_to_the_worker_which_continues_th
         .expect("backend opens");
     assert_eq!(backend.cloud.mode, bbws_core::instance::CloudMode::Live);
     backend.cloud = w.engine.cloud().clone();
+    let [provision, deprovision, lifecycle] = <[String; 3]>::try_from(urls).expect("three queues");
+    Queued {
+        backend,
+        sqs,
+        eventbridge,
+        bus,
+        provision,
+        deprovision,
+        lifecycle,
+    }
+}
+
+#[tokio::test]
+async fn accepted_operations_travel_through_sqs_to_the_worker_which_continues_through_the_queue() {
+    let w = world().await;
+    let q = queued_backend(&w).await;
+    let (backend, sqs) = (&q.backend, &q.sqs);
+    let urls = [q.provision.clone(), q.deprovision.clone()];
     let tenants = backend.tenant_service();
     let instances = backend.instance_service();
     let relay = backend.relay();
@@ -834,7 +862,7 @@ async fn accepted_operations_travel_through_sqs_to_the_worker_which_continues_th
         .drain()
         .await
         .expect("the outbox drains to EventBridge and SQS");
-    let body = receive_one(&sqs, &urls[0])
+    let body = receive_one(sqs, &urls[0])
         .await
         .expect("the provisioning message is on the provision queue");
     let message = bbws_core::instance::OperationMessage::parse(&body).expect("a message");
@@ -877,11 +905,11 @@ async fn accepted_operations_travel_through_sqs_to_the_worker_which_continues_th
         .value;
     relay.drain().await.expect("drained");
     assert_eq!(
-        receive_one(&sqs, &urls[0]).await,
+        receive_one(sqs, &urls[0]).await,
         None,
         "nothing on the provision queue"
     );
-    let body = receive_one(&sqs, &urls[1])
+    let body = receive_one(sqs, &urls[1])
         .await
         .expect("the deprovisioning message is on the deprovision queue");
     let outcome = worker
@@ -894,7 +922,7 @@ async fn accepted_operations_travel_through_sqs_to_the_worker_which_continues_th
             operation_id: accepted.operation.id
         }
     );
-    let again = receive_one(&sqs, &urls[1])
+    let again = receive_one(sqs, &urls[1])
         .await
         .expect("the operation is queued again");
     let continued = bbws_core::instance::OperationMessage::parse(&again).expect("a message");

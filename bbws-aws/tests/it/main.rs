@@ -18,3 +18,4 @@ mod moto;
 mod org_aws;
 mod org_contract;
 mod support;
+mod tenant_events;

@@ -10,6 +10,8 @@
 //! - [`InstanceService`]: accepting work (202 + operation) and reading state;
 //! - [`ecs_events`]: ECS service events read and mapped to instance states with the guards of
 //!   §8.3 (the event handler's decision); [`EcsEventHandler`] applies them to instances;
+//! - [`TenantEvent`]s (parked, unparked, deprovisioned) followed by the tenant's instance
+//!   ([`InstanceService::follow_tenant_event`], [`TenantEventRouting`] in one process);
 //! - [`terraform`]: the tenant's Terraform for the `GitOps` variant (C21);
 //! - [`InstanceWorker`]: running queued operations within a time budget, continuing through the
 //!   [`OperationQueue`]; [`OperationDispatch`] queues each accepted operation from the outbox.
@@ -26,6 +28,7 @@ pub mod ports;
 pub mod records;
 mod service;
 mod state;
+mod tenant_events;
 pub mod terraform;
 mod values;
 mod worker;
@@ -49,6 +52,9 @@ pub use ports::{
 };
 pub use service::{Accepted, InstancePorts, InstanceService, LifecycleRequest};
 pub use state::InstanceState;
+pub use tenant_events::{
+    Reaction, TENANT_EVENTS_ACTOR, TenantEvent, TenantEventKind, TenantEventRouting,
+};
 pub use terraform::TerraformFiles;
 pub use values::{DesiredCount, OpportunityId, ResourceKey, SizeTier, TaskSize};
 pub use worker::{

@@ -236,6 +236,12 @@ impl InstanceService {
             })
     }
 
+    /// Every instance of the tenant, oldest first, whatever the tenant's status (for the
+    /// system's own follow-ups, which may run after the tenant was deprovisioned).
+    pub(super) async fn instances_of(&self, tenant: &TenantId) -> Result<Vec<Instance>> {
+        self.ports.instances.list_instances(tenant).await
+    }
+
     async fn load_operation(&self, id: &OperationId) -> Result<Operation> {
         self.ports
             .instances

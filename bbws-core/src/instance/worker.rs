@@ -25,6 +25,8 @@ use crate::ids::{InstanceId, OperationId, TenantId};
 
 use super::engine::ProvisioningEngine;
 use super::operation::{Operation, OperationType};
+use super::service::InstanceService;
+use super::tenant_events::{Reaction, TenantEvent};
 
 /// The outbox event that asks for a provisioning.
 pub const PROVISIONING_REQUESTED: &str = "INSTANCE_PROVISIONING_REQUESTED";
@@ -285,18 +287,34 @@ pub enum WorkOutcome {
     Finished(Box<Operation>),
     /// The budget ran out first: the lease was given up and the message queued again.
     Continued { operation_id: OperationId },
+    /// A tenant event, followed: the operation it started, or why none was needed.
+    Followed(Box<Reaction>),
 }
 
-/// Runs queued operations.
+/// Runs queued operations, and follows the tenant events routed to its queue.
 #[derive(Debug, Clone)]
 pub struct InstanceWorker {
     engine: ProvisioningEngine,
     queue: Arc<dyn OperationQueue>,
+    tenant_events: Option<InstanceService>,
 }
 
 impl InstanceWorker {
     pub fn new(engine: ProvisioningEngine, queue: Arc<dyn OperationQueue>) -> Self {
-        Self { engine, queue }
+        Self {
+            engine,
+            queue,
+            tenant_events: None,
+        }
+    }
+
+    /// Makes the worker follow `TENANT_PARKED`, `TENANT_UNPARKED` and `TENANT_DEPROVISIONED`
+    /// events (EventBridge envelopes an EventBridge rule put on its queue) with `service`
+    /// ([`InstanceService::follow_tenant_event`]). Without it such a message is refused.
+    #[must_use]
+    pub fn with_tenant_events(mut self, service: InstanceService) -> Self {
+        self.tenant_events = Some(service);
+        self
     }
 
     pub fn engine(&self) -> &ProvisioningEngine {
@@ -307,9 +325,41 @@ impl InstanceWorker {
     /// malformed message, a store or queue failure, the operation claimed by another runner):
     /// the queue redelivers it after its visibility timeout and, after its receive count,
     /// moves it to the dead-letter queue.
+    ///
+    /// A tenant event (see [`Self::with_tenant_events`]) is followed at once: the operation it
+    /// asks for is accepted, and reaches the queue through the outbox like one the API
+    /// accepted. An event the instance cannot follow yet (it is busy) is an `Err`, so it comes
+    /// back.
     pub async fn handle(&self, body: &str, budget: Duration) -> Result<WorkOutcome> {
-        let message = OperationMessage::parse(body)?;
+        let value: Value = serde_json::from_str(body)
+            .map_err(|e| Error::field("body", format!("The message is not JSON: {e}")))?;
+        if let Some(event) = TenantEvent::from_json(&value)? {
+            return self.follow(&event).await;
+        }
+        let message = OperationMessage::from_value(value)?;
         self.handle_message(&message, budget).await
+    }
+
+    async fn follow(&self, event: &TenantEvent) -> Result<WorkOutcome> {
+        let Some(service) = &self.tenant_events else {
+            return Err(Error::field(
+                "detail-type",
+                format!(
+                    "This worker does not follow tenant events such as {}",
+                    event.kind
+                ),
+            ));
+        };
+        match service.follow_tenant_event(event).await? {
+            Reaction::Deferred(why) => Err(Error::Conflict {
+                message: format!(
+                    "{} for tenant {} must wait: {why}",
+                    event.kind, event.tenant_id
+                ),
+                details: serde_json::Map::new(),
+            }),
+            reaction => Ok(WorkOutcome::Followed(Box::new(reaction))),
+        }
     }
 
     /// [`Self::handle`] on a parsed message.

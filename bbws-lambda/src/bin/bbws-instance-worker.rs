@@ -8,11 +8,13 @@
 //! ends or the invocation's time (less `WORKER_MARGIN_SECONDS`, default 45) runs out, in which
 //! case it gives up its claim on the operation and queues the message again, so the next
 //! invocation continues from the resource ledger. Failed messages are returned as batch item
-//! failures. See [`bbws_lambda::worker`].
+//! failures. `TENANT_PARKED`, `TENANT_UNPARKED` and `TENANT_DEPROVISIONED` events that an
+//! EventBridge rule on the bus sends to the lifecycle queue are followed: the instance's park,
+//! unpark or deprovisioning is accepted and queued like any other. See [`bbws_lambda::worker`].
 //!
 //! Environment: the backend's ([`lambda_backend_config`]; a DynamoDB backend with the instance
 //! cloud variables of `bbws_aws::cloud::CloudSettings` and `PROVISION_QUEUE_URL` /
-//! `DEPROVISION_QUEUE_URL`), `WORKER_MARGIN_SECONDS`, `LOG_LEVEL` (default `info`).
+//! `DEPROVISION_QUEUE_URL`, optionally `LIFECYCLE_QUEUE_URL`), `WORKER_MARGIN_SECONDS`, `LOG_LEVEL` (default `info`).
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use bbws_aws::Backend;

@@ -152,3 +152,53 @@ async fn with_no_time_left_every_record_comes_back_untouched() {
     let response = serde_json::to_value(&response).expect("the response serialises");
     assert_eq!(failures(&response), ids);
 }
+
+/// Tenant events an EventBridge rule put on the lifecycle queue (`tests/fixtures/sqs/
+/// tenant-events-batch.json`): a `TENANT_PARKED` for a tenant whose instance ended FAILED is
+/// followed and needs nothing (acknowledged, the instance untouched); one whose tenant id is not
+/// one is listed, so it ends in the dead-letter queue rather than vanishing.
+#[tokio::test]
+async fn tenant_events_on_the_lifecycle_queue_are_followed_or_handed_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backend = Backend::open(&BackendConfig::local(BackendKind::Memory, dir.path()))
+        .await
+        .expect("memory backend");
+    let admin = Actor::local_admin("ops@bbws.example");
+    let instances = backend.instance_service();
+    let engine = backend.provisioning_engine();
+    let t = crate::support::active_tenant_on(&backend, &admin, "Parked Hosting").await;
+    let accepted = instances
+        .request_provisioning(&admin, &t.id, NewInstance::standard(), None)
+        .await
+        .expect("accepted")
+        .value;
+    assert!(engine.run_or_refuse(&accepted.operation.id).await.is_err());
+
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sqs/tenant-events-batch.json");
+    let text = std::fs::read_to_string(&path)
+        .expect("fixture")
+        .replace("PARKED_TENANT", &t.id.to_string());
+    let event: SqsEvent = serde_json::from_str(&text).expect("an SQS event");
+    let worker = InstanceWorker::new(engine, Arc::new(Continuations::default()))
+        .with_tenant_events(instances.clone());
+    let function = WorkerFunction::from_parts(worker, backend.relay(), Duration::from_secs(45));
+    let response = function
+        .invoke(event, SystemTime::now() + Duration::from_mins(15))
+        .await;
+    let response = serde_json::to_value(&response).expect("the response serialises");
+    assert_eq!(
+        failures(&response),
+        vec!["a9e0c7d1-5b2f-4f8a-8c3e-6d1b0f9a2e45".to_owned()],
+        "{response}"
+    );
+    let instance = instances
+        .get(&admin, &t.id, &accepted.instance.id)
+        .await
+        .expect("readable");
+    assert_eq!(
+        instance.state,
+        bbws_core::instance::InstanceState::Failed,
+        "a FAILED instance has nothing to park"
+    );
+}

@@ -11,6 +11,7 @@ mod plan;
 mod provisioning;
 mod resume;
 mod service;
+mod tenant_events;
 mod tenant_sync;
 mod terraform;
 mod worker;

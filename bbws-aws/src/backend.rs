@@ -354,10 +354,10 @@ impl Backend {
             };
             // Tenant and instance services share this process: tenant events are followed
             // by the instance as they are published.
-            backend.publisher = Arc::new(TenantEventRouting::new(
-                backend.publisher.clone(),
-                backend.instance_service(),
-            ));
+            backend.publisher = Arc::new(
+                TenantEventRouting::new(backend.publisher.clone(), backend.instance_service())
+                    .with_runner(backend.provisioning_engine()),
+            );
             backend
         };
         let log_path = config.data_dir.join(EVENT_LOG_FILE);

@@ -14,6 +14,7 @@
 //!   the outbox's publisher and follows each event before publishing it.
 
 use std::fmt;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -22,11 +23,13 @@ use crate::auth::Actor;
 use crate::error::{Error, Result};
 use crate::events::{EventPublisher, OutboxMessage, TENANT_SOURCE};
 use crate::idempotency::IdempotencyKey;
-use crate::ids::TenantId;
+use crate::ids::{OperationId, TenantId};
 use crate::tenant::Reason;
 
+use super::engine::ProvisioningEngine;
 use super::model::Instance;
 use super::operation::DeprovisionOptions;
+use super::ports::CloudMode;
 use super::service::{Accepted, InstanceService, LifecycleRequest};
 use super::state::InstanceState;
 
@@ -291,15 +294,47 @@ fn plan(kind: TenantEventKind, state: InstanceState) -> Step {
 /// A follow-up that fails (a store error) fails the batch, so the relay keeps the events and
 /// tries again; the event's idempotency key makes the retry replay rather than duplicate. A
 /// deferred event is logged and published: in one process nothing would deliver it again.
+/// With [`Self::with_runner`], an operation an event starts is run here as an operation the API
+/// accepted is (`bbws serve`): on the plan recorder it ends FAILED with `CLOUD_UNAVAILABLE`
+/// rather than waiting for a worker that does not exist.
 #[derive(Debug, Clone)]
 pub struct TenantEventRouting {
-    inner: std::sync::Arc<dyn EventPublisher>,
+    inner: Arc<dyn EventPublisher>,
     instances: InstanceService,
+    runner: Option<ProvisioningEngine>,
 }
 
 impl TenantEventRouting {
-    pub fn new(inner: std::sync::Arc<dyn EventPublisher>, instances: InstanceService) -> Self {
-        Self { inner, instances }
+    pub fn new(inner: Arc<dyn EventPublisher>, instances: InstanceService) -> Self {
+        Self {
+            inner,
+            instances,
+            runner: None,
+        }
+    }
+
+    /// Runs the operations the events start with `engine`.
+    #[must_use]
+    pub fn with_runner(mut self, engine: ProvisioningEngine) -> Self {
+        self.runner = Some(engine);
+        self
+    }
+
+    async fn run(&self, operation: OperationId) {
+        let Some(engine) = self.runner.clone() else {
+            return;
+        };
+        if engine.cloud().mode == CloudMode::Plan {
+            if let Err(e) = engine.run_or_refuse(&operation).await {
+                tracing::warn!(operation_id = %operation, error = %e, "operation refused: this process's cloud only records plans");
+            }
+        } else {
+            tokio::spawn(async move {
+                if let Err(e) = engine.run(&operation).await {
+                    tracing::warn!(operation_id = %operation, error = %e, "operation stopped; it resumes when run again");
+                }
+            });
+        }
     }
 }
 
@@ -307,9 +342,16 @@ impl TenantEventRouting {
 impl EventPublisher for TenantEventRouting {
     async fn publish(&self, events: &[OutboxMessage]) -> Result<()> {
         for event in events.iter().filter_map(TenantEvent::from_outbox) {
-            if let Reaction::Deferred(why) = self.instances.follow_tenant_event(&event).await? {
-                tracing::warn!(tenant_id = %event.tenant_id, event = %event.kind, why = %why,
+            match self.instances.follow_tenant_event(&event).await? {
+                Reaction::Requested {
+                    accepted,
+                    replayed: false,
+                } => self.run(accepted.operation.id).await,
+                Reaction::Deferred(why) => {
+                    tracing::warn!(tenant_id = %event.tenant_id, event = %event.kind, why = %why,
                     "tenant event not followed: the instance is busy; repeat the tenant change once it settles");
+                }
+                Reaction::Requested { .. } | Reaction::Ignored(_) => {}
             }
         }
         self.inner.publish(events).await
@@ -323,7 +365,7 @@ mod tests {
 
     const T: &str = "tenant-0b0c6a55-8f4e-4b53-9a43-5c1fd2ba3e01";
 
-    fn envelope(detail_type: &str, detail: Value) -> Value {
+    fn envelope(detail_type: &str, detail: &Value) -> Value {
         json!({"version": "0", "id": "5e1f9c1a-0d1b-4c47-a3f1-6f1c0b7c2a9e",
                "detail-type": detail_type, "source": TENANT_SOURCE, "account": "123456789012",
                "time": "2026-12-05T10:00:00Z", "region": "af-south-1", "resources": [],
@@ -332,9 +374,7 @@ mod tests {
 
     #[test]
     fn an_eventbridge_envelope_names_the_tenant_the_reason_and_who() {
-        let e = TenantEvent::from_json(&envelope(
-            "TENANT_PARKED",
-            json!({"tenantId": T, "reason": "Quiet season for the shop", "parkedBy": "ops@bbws.io"}),
+        let e = TenantEvent::from_json(&envelope("TENANT_PARKED", &json!({"tenantId": T, "reason": "Quiet season for the shop", "parkedBy": "ops@bbws.io"}),
         ))
         .expect("valid")
         .expect("followed");
@@ -351,17 +391,17 @@ mod tests {
     #[test]
     fn other_events_are_not_followed_and_broken_ones_are_errors() {
         for other in [
-            envelope("TENANT_CREATED", json!({"tenantId": T})),
+            envelope("TENANT_CREATED", &json!({"tenantId": T})),
             json!({"eventType": "START_CLUSTER_CREATION", "tenantId": T}),
             {
-                let mut e = envelope("TENANT_PARKED", json!({"tenantId": T}));
+                let mut e = envelope("TENANT_PARKED", &json!({"tenantId": T}));
                 e["source"] = json!("someone.else");
                 e
             },
         ] {
             assert_eq!(TenantEvent::from_json(&other).expect("not an error"), None);
         }
-        let no_tenant = envelope("TENANT_UNPARKED", json!({"tenantId": "acme"}));
+        let no_tenant = envelope("TENANT_UNPARKED", &json!({"tenantId": "acme"}));
         match TenantEvent::from_json(&no_tenant) {
             Err(Error::Validation { fields, .. }) => assert_eq!(fields[0].field, "detail.tenantId"),
             other => panic!("{other:?}"),
@@ -372,7 +412,7 @@ mod tests {
     fn a_reason_too_short_for_an_operation_is_replaced_by_who_parked() {
         let e = TenantEvent::from_json(&envelope(
             "TENANT_PARKED",
-            json!({"tenantId": T, "reason": "quiet", "parkedBy": "ops@bbws.io"}),
+            &json!({"tenantId": T, "reason": "quiet", "parkedBy": "ops@bbws.io"}),
         ))
         .expect("valid")
         .expect("followed");

@@ -202,3 +202,54 @@ async fn tenant_events_on_the_lifecycle_queue_are_followed_or_handed_back() {
         "a FAILED instance has nothing to park"
     );
 }
+
+/// On the local backends no worker exists: a tenant event is followed as the outbox publishes
+/// it, and the operation it starts is run at once like one the API accepted. On the plan
+/// recorder that run is refused: the deprovisioning that follows a deleted tenant ends FAILED
+/// with `CLOUD_UNAVAILABLE` instead of waiting forever.
+#[tokio::test]
+async fn locally_a_deleted_tenant_s_instance_deprovisioning_is_run_where_it_is_accepted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let backend = Backend::open(&BackendConfig::local(BackendKind::Memory, dir.path()))
+        .await
+        .expect("memory backend");
+    let admin = Actor::local_admin("ops@bbws.example");
+    let instances = backend.instance_service();
+    let t = crate::support::active_tenant_on(&backend, &admin, "Leaving Hosting").await;
+    let accepted = instances
+        .request_provisioning(&admin, &t.id, NewInstance::standard(), None)
+        .await
+        .expect("accepted")
+        .value;
+    assert!(
+        backend
+            .provisioning_engine()
+            .run_or_refuse(&accepted.operation.id)
+            .await
+            .is_err()
+    );
+
+    backend
+        .tenant_service()
+        .deprovision(&admin, &t.id, true, None)
+        .await
+        .expect("the tenant is deprovisioned");
+    backend.relay().drain().await.expect("the outbox drains");
+
+    let instance = instances
+        .get(&admin, &t.id, &accepted.instance.id)
+        .await
+        .expect("readable");
+    let op_id = instance.current_operation.expect("the deprovisioning");
+    assert_ne!(op_id, accepted.operation.id);
+    let op = instances.operation(&admin, &op_id).await.expect("readable");
+    assert_eq!(op.op_type, bbws_core::instance::OperationType::Deprovision);
+    assert_eq!(op.requested_by, bbws_core::instance::TENANT_EVENTS_ACTOR);
+    assert_eq!(op.status, OperationStatus::Failed);
+    assert_eq!(
+        op.error.as_ref().map(|e| e.code),
+        Some(bbws_core::ErrorCode::CloudUnavailable),
+        "{op:?}"
+    );
+    assert_eq!(instance.state, bbws_core::instance::InstanceState::Failed);
+}

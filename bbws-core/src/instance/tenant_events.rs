@@ -374,10 +374,10 @@ mod tests {
 
     #[test]
     fn an_eventbridge_envelope_names_the_tenant_the_reason_and_who() {
-        let e = TenantEvent::from_json(&envelope("TENANT_PARKED", &json!({"tenantId": T, "reason": "Quiet season for the shop", "parkedBy": "ops@bbws.io"}),
-        ))
-        .expect("valid")
-        .expect("followed");
+        let detail = json!({"tenantId": T, "reason": "Quiet season for the shop", "parkedBy": "ops@bbws.io"});
+        let e = TenantEvent::from_json(&envelope("TENANT_PARKED", &detail))
+            .expect("valid")
+            .expect("followed");
         assert_eq!(e.kind, TenantEventKind::Parked);
         assert_eq!(e.tenant_id.to_string(), T);
         assert_eq!(e.operation_reason(), "Quiet season for the shop");

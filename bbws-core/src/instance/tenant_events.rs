@@ -323,6 +323,8 @@ mod tests {
 
     const T: &str = "tenant-0b0c6a55-8f4e-4b53-9a43-5c1fd2ba3e01";
 
+    // Takes the detail by value so each test writes its `json!` in place.
+    #[allow(clippy::needless_pass_by_value)]
     fn envelope(detail_type: &str, detail: Value) -> Value {
         json!({"version": "0", "id": "5e1f9c1a-0d1b-4c47-a3f1-6f1c0b7c2a9e",
                "detail-type": detail_type, "source": TENANT_SOURCE, "account": "123456789012",

@@ -508,7 +508,8 @@ impl Backend {
     }
 
     /// The instance service (accepting provisioning and deprovisioning, reading instances,
-    /// operations and ledgers) on this backend, with the system clock and random ids.
+    /// operations and ledgers, and the live status and health from this backend's cloud) on
+    /// this backend, with the system clock and random ids.
     pub fn instance_service(&self) -> InstanceService {
         InstanceService::new(
             InstancePorts {
@@ -519,6 +520,7 @@ impl Backend {
             },
             self.platform.clone(),
         )
+        .with_cloud(self.cloud.clone())
     }
 
     /// The engine that runs operations (`run(&operation_id)`) on this backend's cloud, reporting

@@ -15,13 +15,14 @@ use bbws_core::auth::Actor;
 use bbws_core::idempotency::IdempotencyKey;
 use bbws_core::ids::{InstanceId, OperationId, TenantId};
 use bbws_core::instance::{
-    CloudMode, DeprovisionOptions, Instance, InstanceService, LifecycleRequest, Operation,
-    ProvisioningEngine, StepStatus,
+    CloudMode, DeprovisionOptions, Instance, InstanceHealth, InstanceService, InstanceStatus,
+    LifecycleRequest, Operation, ProvisioningEngine, StepStatus,
 };
 use bbws_core::tenant::Email;
 use bbws_core::{Error, ErrorCode};
 use bbws_lambda::api::instance_dto::{
-    CreateInstanceRequest, InstanceResponse, OperationResponse, PlanResponse,
+    CreateInstanceRequest, InstanceHealthResponse, InstanceResponse, InstanceStatusResponse,
+    OperationResponse, PlanResponse,
 };
 use clap::Subcommand;
 use comfy_table::presets::UTF8_BORDERS_ONLY;
@@ -118,6 +119,16 @@ enum InstanceCommand {
     },
     /// Show an instance.
     Get {
+        tenant_id: String,
+        instance_id: String,
+    },
+    /// Show an instance's live status: the ECS service's counts, deployments and tasks.
+    Status {
+        tenant_id: String,
+        instance_id: String,
+    },
+    /// Show an instance's composite health: ECS, targets, EFS, database, Cognito.
+    Health {
         tenant_id: String,
         instance_id: String,
     },
@@ -227,6 +238,81 @@ fn print_instance(out: Output, i: &Instance) {
         if let Some(v) = v {
             t.add_row(vec![k.to_owned(), v]);
         }
+    }
+    println!("{t}");
+}
+
+fn print_status(out: Output, s: &InstanceStatus) {
+    let r = InstanceStatusResponse::from(s);
+    if out == Output::Json {
+        return json_out(&r);
+    }
+    let count = |n: Option<u32>| n.map_or_else(|| "-".to_owned(), |n| n.to_string());
+    println!(
+        "{} {} service {} desired {} running {} pending {}{}",
+        r.instance_id,
+        r.provisioning_state,
+        r.service_status,
+        count(r.desired_count),
+        count(r.running_count),
+        count(r.pending_count),
+        r.reason
+            .as_deref()
+            .map(|why| format!(" ({why})"))
+            .unwrap_or_default()
+    );
+    if !r.deployments.is_empty() {
+        let mut t = table(&[
+            "deployment",
+            "status",
+            "rollout",
+            "running/desired",
+            "taskDefinition",
+        ]);
+        for d in &r.deployments {
+            t.add_row(vec![
+                d.id.clone(),
+                d.status.clone(),
+                d.rollout_state.clone().unwrap_or_default(),
+                format!("{}/{}", d.running_count, d.desired_count),
+                d.task_definition.clone(),
+            ]);
+        }
+        println!("{t}");
+    }
+    if !r.tasks.is_empty() {
+        let mut t = table(&["task", "lastStatus", "health", "startedAt", "cpu", "memory"]);
+        for task in &r.tasks {
+            t.add_row(vec![
+                task.task_id.clone(),
+                task.last_status.clone(),
+                task.health_status.clone().unwrap_or_default(),
+                task.started_at.clone().unwrap_or_default(),
+                task.cpu.clone().unwrap_or_default(),
+                task.memory.clone().unwrap_or_default(),
+            ]);
+        }
+        println!("{t}");
+    }
+}
+
+fn print_health(out: Output, h: &InstanceHealth) {
+    let r = InstanceHealthResponse::from(h);
+    if out == Output::Json {
+        return json_out(&r);
+    }
+    println!(
+        "{} {} {}",
+        r.instance_id, r.provisioning_state, r.health_status
+    );
+    let mut t = table(&["component", "status", "reason", "resource"]);
+    for (name, c) in &r.components {
+        t.add_row(vec![
+            name.clone(),
+            c.status.clone(),
+            c.reason.clone(),
+            c.resource.clone().unwrap_or_default(),
+        ]);
     }
     println!("{t}");
 }
@@ -470,6 +556,24 @@ pub async fn run(args: InstanceArgs) -> Result<(), Error> {
                 .get(&actor, &tenant(&tenant_id)?, &instance(&instance_id)?)
                 .await?;
             print_instance(out, &i);
+        }
+        InstanceCommand::Status {
+            tenant_id,
+            instance_id,
+        } => {
+            let s = svc
+                .status(&actor, &tenant(&tenant_id)?, &instance(&instance_id)?)
+                .await?;
+            print_status(out, &s);
+        }
+        InstanceCommand::Health {
+            tenant_id,
+            instance_id,
+        } => {
+            let h = svc
+                .health(&actor, &tenant(&tenant_id)?, &instance(&instance_id)?)
+                .await?;
+            print_health(out, &h);
         }
         InstanceCommand::List { tenant_id } => {
             print_instances(out, &svc.list(&actor, &tenant(&tenant_id)?).await?);

@@ -179,7 +179,7 @@ fn main() -> ExitCode {
             Command::User(args) => org::user(args).await,
             Command::Invitation(args) => org::invitation(args).await,
             Command::Mail(args) => org::mail(args).await,
-            Command::Instance(args) => instance::run(args).await,
+            Command::Instance(args) => Box::pin(instance::run(args)).await,
         }
     });
     match result {

@@ -18,8 +18,8 @@ use bbws_core::instance::{Accepted, LedgerEntry, LifecycleRequest, NewInstance, 
 use bbws_core::{Error, ErrorCode};
 use bbws_lambda::api::extract::parse_json;
 use bbws_lambda::api::instance_dto::{
-    AcceptedResponse, CreateInstanceRequest, InstanceListResponse, InstanceResponse,
-    OperationResponse, PlanResponse, deprovision_options,
+    AcceptedResponse, CreateInstanceRequest, InstanceHealthResponse, InstanceListResponse,
+    InstanceResponse, InstanceStatusResponse, OperationResponse, PlanResponse, deprovision_options,
 };
 use bbws_lambda::api::instances::{DEPROVISIONING_ACCEPTED, PROVISIONING_ACCEPTED};
 use pyo3::prelude::*;
@@ -307,6 +307,41 @@ impl PyInstanceService {
             o.instances.get(&actor, &tenant, &id).await
         })?;
         convert::serialize(py, &InstanceResponse::from(&i))
+    }
+
+    /// The live running status (GET …/instances/{instanceId}/status): the ECS service's counts,
+    /// deployments and tasks as ECS answers now.
+    fn status<'py>(
+        &self,
+        py: Python<'py>,
+        claims: &Bound<'py, PyAny>,
+        tenant_id: &str,
+        instance_id: &str,
+    ) -> Result<Bound<'py, PyAny>, Failure> {
+        let actor = actor(py, claims)?;
+        let tenant = service::tenant_id(tenant_id)?;
+        let id = self::instance_id(instance_id)?;
+        let s = self.call(py, false, move |o| async move {
+            o.instances.status(&actor, &tenant, &id).await
+        })?;
+        convert::serialize(py, &InstanceStatusResponse::from(&s))
+    }
+
+    /// The composite health (GET …/instances/{instanceId}/health): `{healthStatus, components}`.
+    fn health<'py>(
+        &self,
+        py: Python<'py>,
+        claims: &Bound<'py, PyAny>,
+        tenant_id: &str,
+        instance_id: &str,
+    ) -> Result<Bound<'py, PyAny>, Failure> {
+        let actor = actor(py, claims)?;
+        let tenant = service::tenant_id(tenant_id)?;
+        let id = self::instance_id(instance_id)?;
+        let h = self.call(py, false, move |o| async move {
+            o.instances.health(&actor, &tenant, &id).await
+        })?;
+        convert::serialize(py, &InstanceHealthResponse::from(&h))
     }
 
     /// A tenant's instances, oldest first (GET /v1.0/tenants/{tenantId}/instances):

@@ -184,6 +184,25 @@ def test_running_on_the_plan_recorder_fails_the_operation_with_cloud_unavailable
     assert inst.operation(ADMIN, a["operationId"])["version"] == op["version"]
 
 
+def test_status_and_health_say_what_is_true_for_the_state(inst: bbws.InstanceService, tenant_id: str) -> None:
+    a = inst.request_provisioning(ADMIN, tenant_id, {"resourceKey": "acme"})
+    with pytest.raises(bbws.CloudUnavailableError):
+        inst.run(a["operationId"])
+    status = inst.status(viewer_of(tenant_id), tenant_id, a["instanceId"])
+    assert status["provisioningState"] == "FAILED"
+    assert status["serviceStatus"] == "NOT_PROVISIONED"
+    assert status["runningCount"] is None and status["tasks"] == []
+    assert status["_links"]["instance"]["href"] == f"/v1.0/tenants/{tenant_id}/instances/{a['instanceId']}"
+    health = inst.health(ADMIN, tenant_id, a["instanceId"])
+    assert health["healthStatus"] == "UNHEALTHY"
+    assert set(health["components"]) == {"ecs", "targetGroup", "efsAccessPoint", "database", "cognitoUserPool"}
+    assert {c["status"] for c in health["components"].values()} == {"NOT_APPLICABLE"}
+    with pytest.raises(bbws.InstanceNotFoundError):
+        inst.health(ADMIN, tenant_id, UNKNOWN_INSTANCE)
+    with pytest.raises(bbws.TenantNotFoundError):
+        inst.status(OUTSIDER, tenant_id, a["instanceId"])
+
+
 def test_deprovisioning_and_retry_as_far_as_the_plan_recorder_goes(
     inst: bbws.InstanceService, tenant_id: str, events_dir: Path
 ) -> None:

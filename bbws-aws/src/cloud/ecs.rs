@@ -17,9 +17,10 @@ use aws_sdk_ecs::types::{
     TaskDefinitionStatus, TransportProtocol, Volume,
 };
 use bbws_core::instance::ports::{
-    AutoscalingSpec, CloudError, CloudResource, CloudResult, Compute, ScalingBounds, ServiceSpec,
-    Tags, TaskDefinitionSpec,
+    AutoscalingSpec, CloudError, CloudResource, CloudResult, Compute, ScalingBounds,
+    ServiceDeployment, ServiceSpec, ServiceStatus, ServiceTask, Tags, TaskDefinitionSpec,
 };
+use bbws_core::time::Timestamp;
 
 use super::database::DbEndpoint;
 use super::{build_failed, classify, code_of};
@@ -100,7 +101,7 @@ impl AwsCompute {
     }
 
     /// The service's ARN and status, if ECS knows it.
-    async fn describe_service(
+    async fn lookup_service(
         &self,
         cluster: &str,
         name: &str,
@@ -342,14 +343,111 @@ impl Compute for AwsCompute {
 
     async fn find_service(&self, cluster: &str, name: &str) -> CloudResult<Option<CloudResource>> {
         Ok(self
-            .describe_service(cluster, name)
+            .lookup_service(cluster, name)
             .await?
             .filter(|(_, status)| status == "ACTIVE" || status == "DRAINING")
             .map(|(arn, _)| CloudResource::new(arn.clone()).with_arn(arn)))
     }
 
+    async fn describe_service(
+        &self,
+        cluster: &str,
+        name: &str,
+    ) -> CloudResult<Option<ServiceStatus>> {
+        let out = match self
+            .ecs
+            .describe_services()
+            .cluster(cluster)
+            .services(name)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if code_of(&e) == Some("ClusterNotFoundException") => return Ok(None),
+            Err(e) => return Err(classify(SERVICE, "DescribeServices", &e)),
+        };
+        let Some(service) = out
+            .services()
+            .iter()
+            .find(|s| matches!(s.status(), Some("ACTIVE" | "DRAINING")))
+        else {
+            return Ok(None);
+        };
+        let count = |n: i32| u32::try_from(n).unwrap_or(0);
+        let deployments = service
+            .deployments()
+            .iter()
+            .map(|d| ServiceDeployment {
+                id: d.id().unwrap_or_default().to_owned(),
+                status: d.status().unwrap_or_default().to_owned(),
+                rollout_state: d.rollout_state().map(|r| r.as_str().to_owned()),
+                rollout_state_reason: d.rollout_state_reason().map(str::to_owned),
+                task_definition: d.task_definition().unwrap_or_default().to_owned(),
+                desired_count: count(d.desired_count()),
+                running_count: count(d.running_count()),
+                pending_count: count(d.pending_count()),
+            })
+            .collect();
+        let mut task_arns = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let page = self
+                .ecs
+                .list_tasks()
+                .cluster(cluster)
+                .service_name(name)
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(|e| classify(SERVICE, "ListTasks", &e))?;
+            task_arns.extend(page.task_arns().iter().cloned());
+            match page.next_token() {
+                Some(t) if !t.is_empty() => next = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        let mut tasks = Vec::new();
+        // DescribeTasks takes at most 100 tasks per call.
+        for chunk in task_arns.chunks(100) {
+            let described = self
+                .ecs
+                .describe_tasks()
+                .cluster(cluster)
+                .set_tasks(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| classify(SERVICE, "DescribeTasks", &e))?;
+            tasks.extend(described.tasks().iter().map(|t| {
+                let arn = t.task_arn().unwrap_or_default();
+                ServiceTask {
+                    task_id: arn.rsplit('/').next().unwrap_or(arn).to_owned(),
+                    last_status: t.last_status().unwrap_or_default().to_owned(),
+                    health_status: t.health_status().map(|h| h.as_str().to_owned()),
+                    started_at: t
+                        .started_at()
+                        .and_then(|d| d.to_millis().ok())
+                        .and_then(Timestamp::from_millis),
+                    cpu: t.cpu().map(str::to_owned),
+                    memory: t.memory().map(str::to_owned),
+                    task_definition: t.task_definition_arn().map(str::to_owned),
+                }
+            }));
+        }
+        tasks.sort_by(|a, b| a.task_id.cmp(&b.task_id));
+        Ok(Some(ServiceStatus {
+            arn: service.service_arn().unwrap_or_default().to_owned(),
+            status: service.status().unwrap_or_default().to_owned(),
+            task_definition: service.task_definition().unwrap_or_default().to_owned(),
+            desired_count: count(service.desired_count()),
+            running_count: count(service.running_count()),
+            pending_count: count(service.pending_count()),
+            deployments,
+            tasks,
+        }))
+    }
+
     async fn delete_service(&self, cluster: &str, name: &str) -> CloudResult<()> {
-        match self.describe_service(cluster, name).await? {
+        match self.lookup_service(cluster, name).await? {
             None => return Ok(()),
             Some((_, status)) if status == "INACTIVE" => return Ok(()),
             Some((_, status)) if status == "ACTIVE" => {
@@ -388,7 +486,7 @@ impl Compute for AwsCompute {
         }
         // services_inactive: the engine's step timeout bounds the wait.
         loop {
-            match self.describe_service(cluster, name).await? {
+            match self.lookup_service(cluster, name).await? {
                 None => return Ok(()),
                 Some((_, status)) if status == "INACTIVE" => return Ok(()),
                 Some(_) => tokio::time::sleep(self.poll).await,

@@ -176,6 +176,27 @@ impl FileStorage for AwsFiles {
         Ok(self.by_name(name).await?.into_iter().next())
     }
 
+    async fn access_point_state(&self, id: &str) -> CloudResult<Option<String>> {
+        match self
+            .client
+            .describe_access_points()
+            .access_point_id(id)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .access_points()
+                .iter()
+                .find(|a| a.access_point_id() == Some(id))
+                .map(|a| {
+                    a.life_cycle_state()
+                        .map_or_else(|| "unknown".to_owned(), |s| s.as_str().to_owned())
+                })),
+            Err(e) if code_of(&e) == Some("AccessPointNotFound") => Ok(None),
+            Err(e) => Err(classify(SERVICE, "DescribeAccessPoints", &e)),
+        }
+    }
+
     async fn delete_access_point(&self, id: &str) -> CloudResult<()> {
         match self
             .client

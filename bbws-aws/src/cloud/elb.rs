@@ -20,7 +20,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use bbws_core::instance::ports::{
     CloudError, CloudErrorKind, CloudResource, CloudResult, ListenerRuleSpec, LoadBalancer, Tags,
-    TargetGroupSpec,
+    TargetGroupSpec, TargetHealth,
 };
 
 use super::{build_failed, classify, code_of};
@@ -200,6 +200,48 @@ impl LoadBalancer for AwsLoadBalancer {
                 .map(|arn| CloudResource::new(arn).with_arn(arn))),
             Err(e) if code_of(&e) == Some("TargetGroupNotFound") => Ok(None),
             Err(e) => Err(classify(SERVICE, "DescribeTargetGroups", &e)),
+        }
+    }
+
+    async fn target_health(&self, arn: &str) -> CloudResult<Option<Vec<TargetHealth>>> {
+        match self
+            .client
+            .describe_target_health()
+            .target_group_arn(arn)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(
+                out.target_health_descriptions()
+                    .iter()
+                    .map(|d| {
+                        let h = d.target_health();
+                        TargetHealth {
+                            id: d
+                                .target()
+                                .and_then(|t| t.id())
+                                .unwrap_or_default()
+                                .to_owned(),
+                            port: d
+                                .target()
+                                .and_then(
+                                    aws_sdk_elasticloadbalancingv2::types::TargetDescription::port,
+                                )
+                                .and_then(|p| u16::try_from(p).ok()),
+                            state: h
+                                .and_then(|h| h.state())
+                                .map_or_else(|| "unknown".to_owned(), |s| s.as_str().to_owned()),
+                            reason: h.and_then(|h| {
+                                h.description()
+                                    .map(str::to_owned)
+                                    .or_else(|| h.reason().map(|r| r.as_str().to_owned()))
+                            }),
+                        }
+                    })
+                    .collect(),
+            )),
+            Err(e) if code_of(&e) == Some("TargetGroupNotFound") => Ok(None),
+            Err(e) => Err(classify(SERVICE, "DescribeTargetHealth", &e)),
         }
     }
 

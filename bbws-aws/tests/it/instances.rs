@@ -205,7 +205,8 @@ pub(crate) async fn world() -> World {
             ids: Arc::new(RandomIds),
         },
         settings.platform.clone(),
-    );
+    )
+    .with_cloud(engine.cloud().clone());
     World {
         subject,
         store,
@@ -1131,4 +1132,113 @@ async fn lifecycle_operations_on_moto_move_the_instance_and_the_service() {
     let (op, now) = run(LifecycleRequest::Restart).await.expect("restart");
     assert_eq!(op.status, OperationStatus::Completed, "{op:#?}");
     assert_eq!(now.state, InstanceState::Active);
+}
+
+#[tokio::test]
+async fn status_and_health_answer_from_moto_as_the_state_allows() {
+    use bbws_core::instance::{
+        ComponentStatus, HealthComponent, HealthStatus, LifecycleRequest, ServiceView,
+    };
+    let w = world().await;
+    let (t, instance) = provisioned(&w, "Live Reads Hosting").await;
+
+    // ACTIVE: ECS answers the service with its deployment; moto never runs a task, so ECS and
+    // the (empty) target group are unhealthy while the data components exist.
+    let s = w
+        .service
+        .status(&admin(), &t.id, &instance.id)
+        .await
+        .expect("status");
+    let ServiceView::Found(svc) = &s.service else {
+        panic!("the moto service is found: {:?}", s.service);
+    };
+    assert_eq!(svc.desired_count, instance.desired_count.get());
+    assert_eq!(svc.running_count, 0, "moto runs no task");
+    assert!(
+        svc.arn
+            .ends_with(&format!("tenant-{}-wordpress", instance.resource_key))
+    );
+    assert!(!svc.deployments.is_empty(), "{svc:#?}");
+    assert_eq!(
+        Some(svc.task_definition.as_str()),
+        instance
+            .resources
+            .get(&ResourceType::TaskDefinition)
+            .map(String::as_str)
+    );
+    let h = w
+        .service
+        .health(&admin(), &t.id, &instance.id)
+        .await
+        .expect("health");
+    let status = |h: &bbws_core::instance::InstanceHealth, c| h.components[&c].status;
+    assert_eq!(h.status, HealthStatus::Unhealthy, "{h:#?}");
+    assert_eq!(status(&h, HealthComponent::Ecs), ComponentStatus::Unhealthy);
+    assert!(
+        h.components[&HealthComponent::Ecs]
+            .reason
+            .starts_with("0 of 2 tasks running")
+    );
+    assert_eq!(
+        status(&h, HealthComponent::Targets),
+        ComponentStatus::Unhealthy
+    );
+    for c in [
+        HealthComponent::Efs,
+        HealthComponent::Database,
+        HealthComponent::Cognito,
+    ] {
+        assert_eq!(status(&h, c), ComponentStatus::Healthy, "{c:?}: {h:#?}");
+    }
+
+    // SUSPENDED: 0 tasks is what the state promises; the targets do not apply.
+    let accepted = w
+        .service
+        .request_lifecycle(
+            &admin(),
+            &t.id,
+            &instance.id,
+            LifecycleRequest::Suspend {
+                reason: bbws_core::tenant::Reason::parse(Some("quarterly cost review"), "Reason")
+                    .expect("reason"),
+            },
+            None,
+        )
+        .await
+        .expect("suspend accepted")
+        .value;
+    let op = w
+        .engine
+        .run(&accepted.operation.id)
+        .await
+        .expect("the run ends");
+    assert_eq!(op.status, OperationStatus::Completed, "{op:#?}");
+    let h = w
+        .service
+        .health(&admin(), &t.id, &instance.id)
+        .await
+        .expect("health");
+    assert_eq!(h.status, HealthStatus::Healthy, "{h:#?}");
+    assert_eq!(status(&h, HealthComponent::Ecs), ComponentStatus::Healthy);
+    assert_eq!(
+        status(&h, HealthComponent::Targets),
+        ComponentStatus::NotApplicable
+    );
+
+    // The database dropped behind the platform's back: the database is unhealthy.
+    let mut conn = root_conn(&w.db_endpoint).await;
+    let db = instance.resources[&ResourceType::Database].clone();
+    conn.query_drop(format!("DROP DATABASE `{db}`"))
+        .await
+        .expect("dropped");
+    let h = w
+        .service
+        .health(&admin(), &t.id, &instance.id)
+        .await
+        .expect("health");
+    assert_eq!(
+        status(&h, HealthComponent::Database),
+        ComponentStatus::Unhealthy
+    );
+    assert_eq!(h.status, HealthStatus::Unhealthy);
 }

@@ -193,6 +193,48 @@ fn lifecycle_commands_refuse_the_wrong_state_and_bad_counts() {
 }
 
 #[test]
+fn status_and_health_answer_what_is_true_for_the_state() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf-8 path");
+    let (t, i) = failed_instance(d);
+    let status = bbws(&["instance", "status", &t, &i, "--data-dir", d, "-o", "json"]);
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let status = json(&status);
+    assert_eq!(status["provisioningState"], "FAILED", "{status}");
+    assert_eq!(status["serviceStatus"], "NOT_PROVISIONED", "{status}");
+    let health = bbws(&["instance", "health", &t, &i, "--data-dir", d, "-o", "json"]);
+    assert!(
+        health.status.success(),
+        "{}",
+        String::from_utf8_lossy(&health.stderr)
+    );
+    let health = json(&health);
+    assert_eq!(health["healthStatus"], "UNHEALTHY", "{health}");
+    assert_eq!(health["components"]["ecs"]["status"], "NOT_APPLICABLE");
+    let table = bbws(&["instance", "health", &t, &i, "--data-dir", d]);
+    let text = stdout(&table);
+    assert!(
+        text.contains("UNHEALTHY") && text.contains("cognitoUserPool"),
+        "{text}"
+    );
+    let missing = bbws(&[
+        "instance",
+        "status",
+        &t,
+        "inst-00000000-0000-4000-8000-000000000000",
+        "--data-dir",
+        d,
+    ]);
+    let stderr = String::from_utf8_lossy(&missing.stderr).into_owned();
+    assert!(!missing.status.success(), "{stderr}");
+    assert!(stderr.contains("INSTANCE_NOT_FOUND"), "{stderr}");
+}
+
+#[test]
 fn terraform_writes_the_repository_layout() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path().to_str().expect("utf-8 path");

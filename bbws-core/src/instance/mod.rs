@@ -7,7 +7,8 @@
 //! - [`ProvisioningEngine`]: the step graph with retries, timeouts, ledger-driven rollback and
 //!   resume, and forward-only deprovisioning;
 //! - [`PlanRecorder`]: the cloud that only records the calls a run would make;
-//! - [`InstanceService`]: accepting work (202 + operation) and reading state;
+//! - [`InstanceService`]: accepting work (202 + operation) and reading state, including the
+//!   live status and composite health ([`InstanceStatus`], [`InstanceHealth`]);
 //! - [`ecs_events`]: ECS service events read and mapped to instance states with the guards of
 //!   §8.3 (the event handler's decision); [`EcsEventHandler`] applies them to instances;
 //! - [`TenantEvent`]s (parked, unparked, deprovisioned) followed by the tenant's instance
@@ -20,6 +21,7 @@ pub mod ecs_events;
 mod ecs_sync;
 mod engine;
 mod ledger;
+mod live;
 mod model;
 mod naming;
 mod operation;
@@ -38,6 +40,10 @@ pub use engine::{
     DEFAULT_LEASE_TTL, ENGINE_ACTOR, INSTANCE_SOURCE, ProvisioningEngine, Timer, TokioTimer,
 };
 pub use ledger::{LedgerEntry, LedgerStatus, ResourceType};
+pub use live::{
+    Component as HealthComponent, ComponentHealth, ComponentStatus, HealthStatus, InstanceHealth,
+    InstanceStatus, ServiceView,
+};
 pub use model::{EcsEventMark, Instance, NewInstance};
 pub use naming::{Component, Names, PlatformConfig, RetryPolicy, tags};
 pub use operation::{

@@ -30,8 +30,9 @@ use super::ports::{
     CloudResource, CloudResult, Compute, DatabaseProvisioner, DatabaseSpec, DomainSpec,
     FileStorage, GroupSpec, Health, HealthProbe, HealthTarget, IdentityProvisioner, InstanceCloud,
     InstanceDao, InstanceGuard, InstanceWrite, LedgerDao, ListenerRuleSpec, LoadBalancer,
-    OperationWrite, ScalingBounds, SecretSpec, SecretStore, SecretValue, ServiceSpec, Tags,
-    TargetGroupSpec, TaskDefinitionSpec, UserPoolSpec, WriteExpect,
+    OperationWrite, ScalingBounds, SecretSpec, SecretStore, SecretValue, ServiceSpec,
+    ServiceStatus, Tags, TargetGroupSpec, TargetHealth, TaskDefinitionSpec, UserPoolSpec,
+    WriteExpect,
 };
 use super::state::InstanceState;
 
@@ -347,6 +348,10 @@ impl FileStorage for PlanRecorder {
         );
         Ok(None)
     }
+    async fn access_point_state(&self, id: &str) -> CloudResult<Option<String>> {
+        self.plain("elasticfilesystem", "DescribeAccessPoints", id, Value::Null);
+        Ok(None)
+    }
     async fn delete_access_point(&self, id: &str) -> CloudResult<()> {
         self.plain("elasticfilesystem", "DeleteAccessPoint", id, Value::Null);
         Ok(())
@@ -401,6 +406,15 @@ impl LoadBalancer for PlanRecorder {
             Value::Null,
         );
         Ok(())
+    }
+    async fn target_health(&self, arn: &str) -> CloudResult<Option<Vec<TargetHealth>>> {
+        self.plain(
+            "elasticloadbalancing",
+            "DescribeTargetHealth",
+            arn,
+            Value::Null,
+        );
+        Ok(None)
     }
     async fn reserve_priority(&self, listener_arn: &str, host: &str) -> CloudResult<u32> {
         self.plain(
@@ -544,6 +558,20 @@ impl Compute for PlanRecorder {
             json!({"cluster": cluster, "force": true}),
         );
         Ok(())
+    }
+    async fn describe_service(
+        &self,
+        cluster: &str,
+        name: &str,
+    ) -> CloudResult<Option<ServiceStatus>> {
+        self.plain("ecs", "DescribeServices", name, json!({"cluster": cluster}));
+        self.plain(
+            "ecs",
+            "ListTasks + DescribeTasks",
+            name,
+            json!({"cluster": cluster}),
+        );
+        Ok(None)
     }
     async fn register_autoscaling(&self, spec: &AutoscalingSpec) -> CloudResult<CloudResource> {
         self.record(

@@ -344,6 +344,9 @@ pub trait FileStorage: Send + Sync + fmt::Debug {
     async fn create_access_point(&self, spec: &AccessPointSpec) -> CloudResult<CloudResource>;
     /// `DescribeAccessPoints` on the file system, matched by the `Name` tag.
     async fn find_access_point(&self, name: &str) -> CloudResult<Option<CloudResource>>;
+    /// `DescribeAccessPoints(AccessPointId)`: the access point's `LifeCycleState`
+    /// (`available`, `creating`, …), or `None` when it does not exist.
+    async fn access_point_state(&self, id: &str) -> CloudResult<Option<String>>;
     /// `DeleteAccessPoint`.
     async fn delete_access_point(&self, id: &str) -> CloudResult<()>;
     /// Removes the directory's data (a root-capable one-off task: `rm -rf`). Deleting an access
@@ -376,6 +379,18 @@ pub struct ListenerRuleSpec {
     pub tags: Tags,
 }
 
+/// One registered target and its health (`DescribeTargetHealth`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetHealth {
+    /// The target's id (an IP address for Fargate tasks).
+    pub id: String,
+    pub port: Option<u16>,
+    /// `initial`, `healthy`, `unhealthy`, `unused`, `draining`, `unavailable`.
+    pub state: String,
+    /// `TargetHealth.Reason`/`Description`, when the target is not healthy.
+    pub reason: Option<String>,
+}
+
 #[async_trait]
 pub trait LoadBalancer: Send + Sync + fmt::Debug {
     /// `CreateTargetGroup` (idempotent for identical name + settings). Id = the ARN.
@@ -384,6 +399,9 @@ pub trait LoadBalancer: Send + Sync + fmt::Debug {
     async fn find_target_group(&self, name: &str) -> CloudResult<Option<CloudResource>>;
     /// `DeleteTargetGroup`.
     async fn delete_target_group(&self, arn: &str) -> CloudResult<()>;
+    /// `DescribeTargetHealth(TargetGroupArn)`: every registered target, or `None` when the
+    /// target group does not exist.
+    async fn target_health(&self, arn: &str) -> CloudResult<Option<Vec<TargetHealth>>>;
 
     /// Reserves a listener priority for `host` (tenant range 100–49999, step 100, skipping
     /// priorities already on the listener): a conditional put per priority
@@ -485,6 +503,13 @@ pub trait Compute: Send + Sync + fmt::Debug {
     async fn find_service(&self, cluster: &str, name: &str) -> CloudResult<Option<CloudResource>>;
     /// `UpdateService(desiredCount=0)`, `DeleteService(force)`, wait `services_inactive`.
     async fn delete_service(&self, cluster: &str, name: &str) -> CloudResult<()>;
+    /// `DescribeServices` + `ListTasks` + `DescribeTasks`: the service's counts, deployments and
+    /// tasks as ECS sees them now; `None` when no ACTIVE or DRAINING service has that name.
+    async fn describe_service(
+        &self,
+        cluster: &str,
+        name: &str,
+    ) -> CloudResult<Option<ServiceStatus>>;
 
     /// `RegisterScalableTarget` + `PutScalingPolicy` ×2. Id = the resource id.
     async fn register_autoscaling(&self, spec: &AutoscalingSpec) -> CloudResult<CloudResource>;
@@ -500,6 +525,67 @@ pub trait Compute: Send + Sync + fmt::Debug {
     /// `RegisterScalableTarget` on an existing target: its bounds, and whether scaling is
     /// suspended (`SuspendedState`, all three flags), so a suspended service stays at 0.
     async fn set_autoscaling(&self, bounds: &ScalingBounds) -> CloudResult<()>;
+}
+
+/// One deployment of a service (`DescribeServices` → `deployments`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceDeployment {
+    pub id: String,
+    /// `PRIMARY`, `ACTIVE` or `INACTIVE`.
+    pub status: String,
+    /// `IN_PROGRESS`, `COMPLETED` or `FAILED` (absent on services without the circuit breaker).
+    pub rollout_state: Option<String>,
+    pub rollout_state_reason: Option<String>,
+    pub task_definition: String,
+    pub desired_count: u32,
+    pub running_count: u32,
+    pub pending_count: u32,
+}
+
+/// One task of a service (`DescribeTasks`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceTask {
+    /// The last part of the task ARN.
+    pub task_id: String,
+    /// `PROVISIONING`, `PENDING`, `RUNNING`, `STOPPED`, …
+    pub last_status: String,
+    /// `HEALTHY`, `UNHEALTHY` or `UNKNOWN`.
+    pub health_status: Option<String>,
+    pub started_at: Option<Timestamp>,
+    /// CPU units and memory (MiB) as ECS reports them.
+    pub cpu: Option<String>,
+    pub memory: Option<String>,
+    pub task_definition: Option<String>,
+}
+
+/// A service as ECS sees it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceStatus {
+    pub arn: String,
+    /// `ACTIVE` or `DRAINING`.
+    pub status: String,
+    pub task_definition: String,
+    pub desired_count: u32,
+    pub running_count: u32,
+    pub pending_count: u32,
+    pub deployments: Vec<ServiceDeployment>,
+    pub tasks: Vec<ServiceTask>,
+}
+
+impl ServiceStatus {
+    /// The PRIMARY deployment (the one being rolled out, or the only one).
+    pub fn primary(&self) -> Option<&ServiceDeployment> {
+        self.deployments.iter().find(|d| d.status == "PRIMARY")
+    }
+
+    /// Whether the rollout is done: one deployment left, and its rollout (where ECS tracks
+    /// one) COMPLETED.
+    pub fn rollout_completed(&self) -> bool {
+        self.deployments.len() <= 1
+            && self
+                .primary()
+                .is_none_or(|d| d.rollout_state.as_deref().is_none_or(|s| s == "COMPLETED"))
+    }
 }
 
 /// The bounds and suspension of a service's scalable target.

@@ -20,12 +20,14 @@ use crate::time::{Clock, Timestamp};
 use super::engine::INSTANCE_SOURCE;
 use super::engine::lifecycle_states;
 use super::ledger::LedgerEntry;
+use super::live::{InstanceHealth, InstanceStatus, LiveReader};
 use super::model::{Instance, NewInstance};
 use super::naming::PlatformConfig;
 use super::operation::{DeprovisionOptions, Operation, OperationType, StepName};
 use super::plan::{Plan, plan_deprovisioning, plan_provisioning};
 use super::ports::{
-    InstanceBackend, InstanceGuard, InstanceIdempotency, InstanceWrite, OperationWrite, WriteExpect,
+    InstanceBackend, InstanceCloud, InstanceGuard, InstanceIdempotency, InstanceWrite,
+    OperationWrite, WriteExpect,
 };
 use super::state::InstanceState;
 use super::terraform::TerraformFiles;
@@ -137,6 +139,8 @@ pub struct InstanceService {
     ports: InstancePorts,
     config: PlatformConfig,
     idempotency_ttl: Duration,
+    /// The cloud the live reads (status, health) ask; without it they answer unknown.
+    cloud: Option<InstanceCloud>,
 }
 
 impl InstanceService {
@@ -145,7 +149,15 @@ impl InstanceService {
             ports,
             config,
             idempotency_ttl: IDEMPOTENCY_TTL,
+            cloud: None,
         }
+    }
+
+    /// The cloud the live reads (C6 status, C17 health) ask.
+    #[must_use]
+    pub fn with_cloud(mut self, cloud: InstanceCloud) -> Self {
+        self.cloud = Some(cloud);
+        self
     }
 
     pub fn config(&self) -> &PlatformConfig {
@@ -706,6 +718,56 @@ impl InstanceService {
     ) -> Result<Instance> {
         actor.authorize(tenant_id, TenantAction::Read)?;
         self.load(tenant_id, instance_id).await
+    }
+
+    /// C6: the live running status: the stored state with the ECS service's counts,
+    /// deployments and tasks as ECS answers now (`DescribeServices`, `ListTasks`,
+    /// `DescribeTasks`). ECS failing to answer is part of the answer, not an error.
+    pub async fn status(
+        &self,
+        actor: &Actor,
+        tenant_id: &TenantId,
+        instance_id: &InstanceId,
+    ) -> Result<InstanceStatus> {
+        actor.authorize(tenant_id, TenantAction::Read)?;
+        let instance = self.load(tenant_id, instance_id).await?;
+        let ledger = self.ports.instances.ledger(&instance.id).await?;
+        let service = self.reader(&instance, &ledger).service().await;
+        Ok(InstanceStatus {
+            instance,
+            service,
+            checked_at: self.ports.clock.now(),
+        })
+    }
+
+    /// C17: the composite health over the ECS service, its targets, the EFS access point, the
+    /// tenant database and the Cognito pool, as far as the instance's state has them. A
+    /// component that cannot be asked is UNKNOWN with the reason.
+    pub async fn health(
+        &self,
+        actor: &Actor,
+        tenant_id: &TenantId,
+        instance_id: &InstanceId,
+    ) -> Result<InstanceHealth> {
+        actor.authorize(tenant_id, TenantAction::Read)?;
+        let instance = self.load(tenant_id, instance_id).await?;
+        let ledger = self.ports.instances.ledger(&instance.id).await?;
+        let (status, components) = self.reader(&instance, &ledger).health().await;
+        Ok(InstanceHealth {
+            instance,
+            status,
+            components,
+            checked_at: self.ports.clock.now(),
+        })
+    }
+
+    fn reader<'a>(&'a self, instance: &'a Instance, ledger: &'a [LedgerEntry]) -> LiveReader<'a> {
+        LiveReader {
+            cloud: self.cloud.as_ref(),
+            config: &self.config,
+            instance,
+            ledger,
+        }
     }
 
     /// C1: every instance of the tenant, oldest first.

@@ -4,8 +4,9 @@
 use bbws_core::error::{Error, FieldError};
 use bbws_core::ids::{InstanceId, OperationId, TenantId};
 use bbws_core::instance::{
-    Accepted, DeprovisionOptions, DesiredCount, Instance, InstanceState, NewInstance, Operation,
-    OpportunityId, Plan, ResourceKey, SizeTier, TaskSize,
+    Accepted, DeprovisionOptions, DesiredCount, Instance, InstanceHealth, InstanceState,
+    InstanceStatus, NewInstance, Operation, OpportunityId, Plan, ResourceKey, ServiceView,
+    SizeTier, TaskSize,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -60,6 +61,8 @@ pub fn instance_links(i: &Instance) -> Links {
     if i.state != InstanceState::Deprovisioned {
         l.insert("terraform".into(), Link::get(format!("{base}/terraform")));
     }
+    l.insert("status".into(), Link::get(format!("{base}/status")));
+    l.insert("health".into(), Link::get(format!("{base}/health")));
     if i.state
         .can_transition_to(InstanceState::PendingProvisioning)
     {
@@ -557,6 +560,235 @@ impl From<&Plan> for PlanResponse {
                 })
                 .collect(),
             rendered: p.render(),
+        }
+    }
+}
+
+/// One deployment of the instance's service (C6).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentResponse {
+    pub id: String,
+    /// `PRIMARY`, `ACTIVE` or `INACTIVE`.
+    #[schema(example = "PRIMARY")]
+    pub status: String,
+    /// `IN_PROGRESS`, `COMPLETED` or `FAILED`.
+    #[schema(example = "COMPLETED")]
+    pub rollout_state: Option<String>,
+    pub rollout_state_reason: Option<String>,
+    pub task_definition: String,
+    pub desired_count: u32,
+    pub running_count: u32,
+    pub pending_count: u32,
+}
+
+/// One task of the instance's service (C6).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskResponse {
+    pub task_id: String,
+    #[schema(example = "RUNNING")]
+    pub last_status: String,
+    #[schema(example = "HEALTHY")]
+    pub health_status: Option<String>,
+    pub started_at: Option<String>,
+    /// CPU units, as ECS reports them.
+    pub cpu: Option<String>,
+    /// Memory in MiB, as ECS reports it.
+    pub memory: Option<String>,
+    pub task_definition: Option<String>,
+}
+
+/// C6: the live running status of an instance.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceStatusResponse {
+    pub instance_id: String,
+    pub tenant_id: String,
+    /// The stored provisioning state (digest §7.1).
+    #[schema(example = "ACTIVE")]
+    pub status: String,
+    pub provisioning_state: String,
+    /// `FOUND` (ECS answered), `NOT_FOUND` (the instance should have a service and ECS has
+    /// none), `NOT_PROVISIONED` (no service in this state) or `UNKNOWN` (ECS could not be asked;
+    /// see `reason`).
+    #[schema(example = "FOUND")]
+    pub service_status: String,
+    pub reason: Option<String>,
+    pub service_arn: Option<String>,
+    pub task_definition: Option<String>,
+    /// The counts ECS answered; absent when it was not (or could not be) asked.
+    pub desired_count: Option<u32>,
+    pub running_count: Option<u32>,
+    pub pending_count: Option<u32>,
+    /// The PRIMARY deployment's rollout state.
+    pub deployment_status: Option<String>,
+    pub deployments: Vec<DeploymentResponse>,
+    pub tasks: Vec<TaskResponse>,
+    /// When the instance record last changed.
+    pub last_updated: String,
+    /// When ECS was asked.
+    pub checked_at: String,
+    #[serde(rename = "_links")]
+    #[schema(value_type = std::collections::HashMap<String, Link>)]
+    pub links: Links,
+}
+
+/// The links of the live reads: the instance, the other live read, and the actions the state
+/// allows.
+fn live_links(i: &Instance, this: &str, other: &str) -> Links {
+    let base = instance_href(&i.tenant_id, &i.id);
+    let mut l = Links::new();
+    l.insert("self".into(), Link::get(format!("{base}/{this}")));
+    l.insert("instance".into(), Link::get(&base));
+    l.insert(other.into(), Link::get(format!("{base}/{other}")));
+    let action = |name: &str| Link::action("POST", format!("{base}/{name}"));
+    match i.state {
+        InstanceState::Active => {
+            l.insert("scale".into(), Link::action("PUT", format!("{base}/size")));
+            l.insert("suspend".into(), action("suspend"));
+        }
+        InstanceState::Suspended => {
+            l.insert("resume".into(), action("resume"));
+        }
+        InstanceState::Parked => {
+            l.insert("unpark".into(), action("unpark"));
+        }
+        _ => {}
+    }
+    l
+}
+
+impl From<&InstanceStatus> for InstanceStatusResponse {
+    fn from(s: &InstanceStatus) -> Self {
+        let i = &s.instance;
+        let (service_status, reason, svc) = match &s.service {
+            ServiceView::Found(svc) => ("FOUND", None, Some(svc)),
+            ServiceView::Missing => (
+                "NOT_FOUND",
+                Some("the instance's ECS service does not exist".to_owned()),
+                None,
+            ),
+            ServiceView::NotProvisioned => (
+                "NOT_PROVISIONED",
+                Some(format!("a {} instance has no ECS service", i.state)),
+                None,
+            ),
+            ServiceView::Unknown(why) => ("UNKNOWN", Some(why.clone()), None),
+        };
+        Self {
+            instance_id: i.id.to_string(),
+            tenant_id: i.tenant_id.to_string(),
+            status: i.state.as_str().to_owned(),
+            provisioning_state: i.state.as_str().to_owned(),
+            service_status: service_status.to_owned(),
+            reason,
+            service_arn: svc.map(|v| v.arn.clone()),
+            task_definition: svc.map(|v| v.task_definition.clone()),
+            desired_count: svc.map(|v| v.desired_count),
+            running_count: svc.map(|v| v.running_count),
+            pending_count: svc.map(|v| v.pending_count),
+            deployment_status: svc
+                .and_then(|v| v.primary())
+                .and_then(|d| d.rollout_state.clone()),
+            deployments: svc
+                .map(|v| {
+                    v.deployments
+                        .iter()
+                        .map(|d| DeploymentResponse {
+                            id: d.id.clone(),
+                            status: d.status.clone(),
+                            rollout_state: d.rollout_state.clone(),
+                            rollout_state_reason: d.rollout_state_reason.clone(),
+                            task_definition: d.task_definition.clone(),
+                            desired_count: d.desired_count,
+                            running_count: d.running_count,
+                            pending_count: d.pending_count,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            tasks: svc
+                .map(|v| {
+                    v.tasks
+                        .iter()
+                        .map(|t| TaskResponse {
+                            task_id: t.task_id.clone(),
+                            last_status: t.last_status.clone(),
+                            health_status: t.health_status.clone(),
+                            started_at: t.started_at.map(|t| t.to_string()),
+                            cpu: t.cpu.clone(),
+                            memory: t.memory.clone(),
+                            task_definition: t.task_definition.clone(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            last_updated: i.updated.at.to_string(),
+            checked_at: s.checked_at.to_string(),
+            links: live_links(i, "status", "health"),
+        }
+    }
+}
+
+/// One component of C17.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ComponentHealthResponse {
+    /// `HEALTHY`, `UNHEALTHY`, `UNKNOWN` (not answerable now; see `reason`) or `NOT_APPLICABLE`
+    /// (the component does not exist in the instance's state).
+    #[schema(example = "HEALTHY")]
+    pub status: String,
+    pub reason: String,
+    /// The id or name that was looked at.
+    pub resource: Option<String>,
+}
+
+/// C17: the composite health of an instance.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceHealthResponse {
+    pub instance_id: String,
+    pub tenant_id: String,
+    pub provisioning_state: String,
+    /// `HEALTHY` (every component that applies is), `UNHEALTHY` (one is not, or the instance is
+    /// FAILED) or `UNKNOWN` (one could not be asked, the instance is changing state, or nothing
+    /// is provisioned).
+    #[schema(example = "HEALTHY")]
+    pub health_status: String,
+    /// `ecs`, `targetGroup`, `efsAccessPoint`, `database`, `cognitoUserPool`.
+    #[schema(value_type = std::collections::HashMap<String, ComponentHealthResponse>)]
+    pub components: std::collections::BTreeMap<String, ComponentHealthResponse>,
+    pub checked_at: String,
+    #[serde(rename = "_links")]
+    #[schema(value_type = std::collections::HashMap<String, Link>)]
+    pub links: Links,
+}
+
+impl From<&InstanceHealth> for InstanceHealthResponse {
+    fn from(h: &InstanceHealth) -> Self {
+        let i = &h.instance;
+        Self {
+            instance_id: i.id.to_string(),
+            tenant_id: i.tenant_id.to_string(),
+            provisioning_state: i.state.as_str().to_owned(),
+            health_status: h.status.as_str().to_owned(),
+            components: h
+                .components
+                .iter()
+                .map(|(c, v)| {
+                    (
+                        c.as_str().to_owned(),
+                        ComponentHealthResponse {
+                            status: v.status.as_str().to_owned(),
+                            reason: v.reason.clone(),
+                            resource: v.resource.clone(),
+                        },
+                    )
+                })
+                .collect(),
+            checked_at: h.checked_at.to_string(),
+            links: live_links(i, "health", "status"),
         }
     }
 }

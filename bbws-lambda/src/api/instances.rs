@@ -1,10 +1,10 @@
-//! Instance endpoints (digest 2.7 §1.1 C1–C3, C5, C20 and the retry of US-2.7-005). Each handler
+//! Instance endpoints (digest 2.7 §1.1 C1–C3, C5, C6, C17, C20 and the retry of US-2.7-005). Each handler
 //! parses, calls one service method, renders. Work is accepted with 202 and an operation; the
 //! engine runs it elsewhere (the instance worker), or here when the router is given an engine
 //! to run accepted operations with (`bbws serve`).
 //!
 //! Who may call: the platform operators and admins of the tenant (the service authorizes
-//! `Provisioning` for C2 and retry, `Delete` for C5, `Read` for C1, C3 and C20); a caller outside
+//! `Provisioning` for C2 and retry, `Delete` for C5, `Read` for C1, C3, C6, C17 and C20); a caller outside
 //! the tenant gets 404.
 
 use axum::Json;
@@ -23,8 +23,9 @@ use super::extract::{
     Caller, IdempotencyHeader, OptionalJsonBody, PathParams, QueryPairs, query_bool,
 };
 use super::instance_dto::{
-    AcceptedResponse, CreateInstanceRequest, InstanceListResponse, InstanceResponse,
-    OperationResponse, PlanResponse, deprovision_options, operation_href,
+    AcceptedResponse, CreateInstanceRequest, InstanceHealthResponse, InstanceListResponse,
+    InstanceResponse, InstanceStatusResponse, OperationResponse, PlanResponse, deprovision_options,
+    operation_href,
 };
 use super::tenants::etag;
 
@@ -202,6 +203,50 @@ pub async fn get_instance(
     let id = instance_id(&p)?;
     let i = s.instances.get(&actor, &tenant, &id).await?;
     Ok(instance_response(StatusCode::OK, &i))
+}
+
+/// The live running status of an instance (C6): the ECS service's counts, deployments and
+/// tasks as ECS answers now, with the stored provisioning state. ECS failing to answer is shown
+/// (`serviceStatus` `UNKNOWN` with the reason), not an error.
+#[utoipa::path(
+    get, path = "/v1.0/tenants/{tenantId}/instances/{instanceId}/status", tag = "instances",
+    params(
+        ("tenantId" = String, Path, pattern = "^tenant-[0-9a-f-]{36}$"),
+        ("instanceId" = String, Path, pattern = "^inst-[0-9a-f-]{36}$"),
+    ),
+    responses((status = 200, description = "The live status", body = InstanceStatusResponse))
+)]
+pub async fn get_instance_status(
+    State(s): State<InstancesState>,
+    Caller(actor): Caller,
+    p: PathParams,
+) -> ApiResult {
+    let tenant = p.tenant()?;
+    let id = instance_id(&p)?;
+    let status = s.instances.status(&actor, &tenant, &id).await?;
+    Ok(Json(InstanceStatusResponse::from(&status)).into_response())
+}
+
+/// The composite health of an instance (C17) over the ECS service, its targets, the EFS access
+/// point, the tenant database and the Cognito pool, as far as its state has them. A component
+/// that cannot be asked is `UNKNOWN` with the reason.
+#[utoipa::path(
+    get, path = "/v1.0/tenants/{tenantId}/instances/{instanceId}/health", tag = "instances",
+    params(
+        ("tenantId" = String, Path, pattern = "^tenant-[0-9a-f-]{36}$"),
+        ("instanceId" = String, Path, pattern = "^inst-[0-9a-f-]{36}$"),
+    ),
+    responses((status = 200, description = "The composite health", body = InstanceHealthResponse))
+)]
+pub async fn get_instance_health(
+    State(s): State<InstancesState>,
+    Caller(actor): Caller,
+    p: PathParams,
+) -> ApiResult {
+    let tenant = p.tenant()?;
+    let id = instance_id(&p)?;
+    let health = s.instances.health(&actor, &tenant, &id).await?;
+    Ok(Json(InstanceHealthResponse::from(&health)).into_response())
 }
 
 /// Deprovision an instance (C5): 202 with the operation. `archiveData` (default true) archives

@@ -171,7 +171,7 @@ fn org_routes() -> Router<OrgState> {
         )
 }
 
-/// The instance routes (digest 2.7 C1–C3, C5, C8–C12, C16, C20, C21, retry).
+/// The instance routes (digest 2.7 C1–C3, C5, C6, C8–C12, C16, C17, C20, C21, retry).
 fn instance_routes() -> Router<instances::InstancesState> {
     let collection = "/v1.0/tenants/{tenantId}/instances";
     let instance = format!("{collection}/{{instanceId}}");
@@ -183,6 +183,14 @@ fn instance_routes() -> Router<instances::InstancesState> {
         .route(
             &instance,
             get(instances::get_instance).delete(instances::deprovision_instance),
+        )
+        .route(
+            &format!("{instance}/status"),
+            get(instances::get_instance_status),
+        )
+        .route(
+            &format!("{instance}/health"),
+            get(instances::get_instance_health),
         )
         .route(
             &format!("{instance}/retry"),

@@ -98,6 +98,8 @@ use super::{
         instances::list_instances,
         instances::provision_instance,
         instances::get_instance,
+        instances::get_instance_status,
+        instances::get_instance_health,
         instances::deprovision_instance,
         instances::retry_instance,
         instances::get_operation,

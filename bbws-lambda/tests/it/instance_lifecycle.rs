@@ -22,9 +22,10 @@ use serde_json::{Value, json};
 use crate::support::{SECRET, admin, call, create_named, link_names, viewer};
 
 /// The API on an in-memory store, and the store (to play ECS events on it).
-fn app_with_store() -> (Router, Arc<EmbeddedStore>) {
+pub(crate) fn app_with_store() -> (Router, Arc<EmbeddedStore>) {
     let store = Arc::new(EmbeddedStore::in_memory().expect("an in-memory store opens"));
     let config = PlatformConfig::defaults(Environment::Dev);
+    let cloud = InstanceCloud::plan(&Arc::new(PlanRecorder::new()));
     let router = bbws_lambda::router(AppState {
         tenants: TenantService::new(TenantPorts::from_backend(
             &store,
@@ -32,18 +33,21 @@ fn app_with_store() -> (Router, Arc<EmbeddedStore>) {
             Arc::new(RandomIds),
         )),
         org: None,
-        instances: Some(InstanceService::new(
-            InstancePorts {
-                instances: store.clone(),
-                tenants: store.clone(),
-                clock: Arc::new(SystemClock),
-                ids: Arc::new(RandomIds),
-            },
-            config.clone(),
-        )),
+        instances: Some(
+            InstanceService::new(
+                InstancePorts {
+                    instances: store.clone(),
+                    tenants: store.clone(),
+                    clock: Arc::new(SystemClock),
+                    ids: Arc::new(RandomIds),
+                },
+                config.clone(),
+            )
+            .with_cloud(cloud.clone()),
+        ),
         engine: Some(ProvisioningEngine::new(
             store.clone(),
-            InstanceCloud::plan(&Arc::new(PlanRecorder::new())),
+            cloud,
             config,
             Arc::new(SystemClock),
             Arc::new(TokioTimer),
@@ -56,7 +60,7 @@ fn app_with_store() -> (Router, Arc<EmbeddedStore>) {
 
 /// A tenant with a FAILED instance (the plan recorder refused its provisioning): `(tenant,
 /// instance path)`.
-async fn failed_instance(app: &Router, name: &str) -> (String, String, String) {
+pub(crate) async fn failed_instance(app: &Router, name: &str) -> (String, String, String) {
     let t = create_named(app, name).await;
     let (status, _, body) = call(
         app,

@@ -9,6 +9,7 @@ mod bad_input;
 mod ecs_events;
 mod idempotency;
 mod instance_lifecycle;
+mod instance_live;
 mod instance_terraform;
 mod instances;
 mod lambda;

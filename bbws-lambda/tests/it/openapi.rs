@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::support::{activate, admin, call, create, header_str, id_of, new_tenant, park};
 
 /// Every path the router serves.
-const PATHS: [&str; 44] = [
+const PATHS: [&str; 46] = [
     "/v1.0/health",
     "/v1.0/openapi.json",
     "/v1.0/tenants",
@@ -42,6 +42,8 @@ const PATHS: [&str; 44] = [
     "/v1.0/invitations/{token}/decline",
     "/v1.0/tenants/{tenantId}/instances",
     "/v1.0/tenants/{tenantId}/instances/{instanceId}",
+    "/v1.0/tenants/{tenantId}/instances/{instanceId}/status",
+    "/v1.0/tenants/{tenantId}/instances/{instanceId}/health",
     "/v1.0/tenants/{tenantId}/instances/{instanceId}/retry",
     "/v1.0/tenants/{tenantId}/instances/{instanceId}/terraform",
     "/v1.0/tenants/{tenantId}/instances/{instanceId}/suspend",

@@ -101,7 +101,7 @@ fn failures(response: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn done_records_are_acknowledged_and_failed_ones_come_back() {
-    let s = setup().await;
+    let s = Box::pin(setup()).await;
     let response = s
         .function
         .invoke(s.event, SystemTime::now() + Duration::from_mins(15))
@@ -137,7 +137,7 @@ async fn done_records_are_acknowledged_and_failed_ones_come_back() {
 
 #[tokio::test]
 async fn with_no_time_left_every_record_comes_back_untouched() {
-    let s = setup().await;
+    let s = Box::pin(setup()).await;
     let ids: Vec<String> = s
         .event
         .records

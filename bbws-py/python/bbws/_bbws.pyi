@@ -448,6 +448,62 @@ class InstanceList(TypedDict):
     moreAvailable: bool
     _links: dict[str, Link]
 
+class InstanceDeployment(TypedDict):
+    id: str
+    status: str
+    rolloutState: str | None
+    rolloutStateReason: str | None
+    taskDefinition: str
+    desiredCount: int
+    runningCount: int
+    pendingCount: int
+
+class InstanceTask(TypedDict):
+    taskId: str
+    lastStatus: str
+    healthStatus: str | None
+    startedAt: str | None
+    cpu: str | None
+    memory: str | None
+    taskDefinition: str | None
+
+class InstanceStatus(TypedDict):
+    """`InstanceStatusResponse` of the API: the live running status."""
+
+    instanceId: str
+    tenantId: str
+    status: InstanceState
+    provisioningState: InstanceState
+    serviceStatus: Literal["FOUND", "NOT_FOUND", "NOT_PROVISIONED", "UNKNOWN"]
+    reason: str | None
+    serviceArn: str | None
+    taskDefinition: str | None
+    desiredCount: int | None
+    runningCount: int | None
+    pendingCount: int | None
+    deploymentStatus: str | None
+    deployments: list[InstanceDeployment]
+    tasks: list[InstanceTask]
+    lastUpdated: str
+    checkedAt: str
+    _links: dict[str, Link]
+
+class ComponentHealth(TypedDict):
+    status: Literal["HEALTHY", "UNHEALTHY", "UNKNOWN", "NOT_APPLICABLE"]
+    reason: str
+    resource: str | None
+
+class InstanceHealth(TypedDict):
+    """`InstanceHealthResponse` of the API: the composite health."""
+
+    instanceId: str
+    tenantId: str
+    provisioningState: InstanceState
+    healthStatus: Literal["HEALTHY", "UNHEALTHY", "UNKNOWN"]
+    components: dict[str, ComponentHealth]
+    checkedAt: str
+    _links: dict[str, Link]
+
 class OperationStep(TypedDict):
     name: str
     status: Literal["PENDING", "RUNNING", "DONE", "FAILED", "ROLLED_BACK", "SKIPPED"]
@@ -592,6 +648,8 @@ class InstanceService:
     ) -> Accepted:
         """Accepts a lifecycle change (202 body); run it with run(operationId)."""
     def get(self, claims: Claims, tenant_id: str, instance_id: str) -> Instance: ...
+    def status(self, claims: Claims, tenant_id: str, instance_id: str) -> InstanceStatus: ...
+    def health(self, claims: Claims, tenant_id: str, instance_id: str) -> InstanceHealth: ...
     def list(self, claims: Claims, tenant_id: str) -> InstanceList: ...
     def operation(self, claims: Claims, operation_id: str) -> Operation: ...
     def ledger(self, claims: Claims, tenant_id: str, instance_id: str) -> list[LedgerEntry]: ...

@@ -10,7 +10,7 @@ use bbws_core::instance::ports::{
     CloudResource, CloudResult, Compute, DatabaseProvisioner, DatabaseSpec, DomainSpec,
     FileStorage, GroupSpec, Health, HealthProbe, HealthTarget, IdentityProvisioner,
     ListenerRuleSpec, LoadBalancer, ScalingBounds, SecretSpec, SecretStore, SecretValue,
-    ServiceSpec, TargetGroupSpec, TaskDefinitionSpec, UserPoolSpec,
+    ServiceSpec, ServiceStatus, TargetGroupSpec, TargetHealth, TaskDefinitionSpec, UserPoolSpec,
 };
 
 /// The bench double (see the module docs).
@@ -96,6 +96,9 @@ impl FileStorage for InstantCloud {
     async fn find_access_point(&self, _: &str) -> CloudResult<Option<CloudResource>> {
         Ok(None)
     }
+    async fn access_point_state(&self, _: &str) -> CloudResult<Option<String>> {
+        Ok(None)
+    }
     async fn delete_access_point(&self, _: &str) -> CloudResult<()> {
         Ok(())
     }
@@ -108,6 +111,9 @@ impl FileStorage for InstantCloud {
 impl LoadBalancer for InstantCloud {
     async fn create_target_group(&self, spec: &TargetGroupSpec) -> CloudResult<CloudResource> {
         Ok(made("tg", &spec.name))
+    }
+    async fn target_health(&self, _: &str) -> CloudResult<Option<Vec<TargetHealth>>> {
+        Ok(None)
     }
     async fn find_target_group(&self, _: &str) -> CloudResult<Option<CloudResource>> {
         Ok(None)
@@ -148,6 +154,9 @@ impl Compute for InstantCloud {
     }
     async fn create_service(&self, spec: &ServiceSpec) -> CloudResult<CloudResource> {
         Ok(made("service", &spec.name))
+    }
+    async fn describe_service(&self, _: &str, _: &str) -> CloudResult<Option<ServiceStatus>> {
+        Ok(None)
     }
     async fn find_service(&self, _: &str, _: &str) -> CloudResult<Option<CloudResource>> {
         Ok(None)

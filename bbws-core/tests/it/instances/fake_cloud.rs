@@ -14,7 +14,8 @@ use bbws_core::instance::ports::{
     AccessPointSpec, AppClient, AppClientSpec, Archive, ArchiveSpec, AutoscalingSpec, Compute,
     DatabaseProvisioner, DatabaseSpec, DomainSpec, FileStorage, GroupSpec, Health, HealthProbe,
     HealthTarget, IdentityProvisioner, ListenerRuleSpec, LoadBalancer, ScalingBounds, SecretSpec,
-    SecretStore, SecretValue, ServiceSpec, Tags, TargetGroupSpec, TaskDefinitionSpec, UserPoolSpec,
+    SecretStore, SecretValue, ServiceDeployment, ServiceSpec, ServiceStatus, ServiceTask, Tags,
+    TargetGroupSpec, TargetHealth, TaskDefinitionSpec, UserPoolSpec,
 };
 use bbws_core::instance::{CloudError, CloudResource, CloudResult};
 use tokio::sync::Notify;
@@ -103,6 +104,14 @@ struct State {
     deployments: BTreeMap<String, u32>,
     /// Each scalable target's `(min, max, suspended)`, as last registered.
     scaling: BTreeMap<String, (u32, u32, bool)>,
+    /// The desired count each service was created with.
+    created_desired: BTreeMap<String, u32>,
+    /// Running tasks per service when a test says so; otherwise the service runs its desired
+    /// count.
+    running: BTreeMap<String, u32>,
+    /// Target states per target group when a test says so; otherwise one healthy target per
+    /// running task.
+    targets: BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Default)]
@@ -294,6 +303,37 @@ impl FakeCloud {
         Ok(())
     }
 
+    /// A read: the gate (faults on `Op::Check` of the kind), then `Ok`.
+    async fn read_gate(&self, kind: Kind, what: &str) -> CloudResult<()> {
+        match self.gate(kind, Op::Check, what) {
+            Gate::Go => Ok(()),
+            Gate::Fail(e) => Err(e),
+            Gate::Hang | Gate::Crash(_) => std::future::pending().await,
+        }
+    }
+
+    /// The service's desired count now: as last updated, else as created.
+    fn desired_now(st: &State, name: &str) -> u32 {
+        st.desired
+            .get(name)
+            .or_else(|| st.created_desired.get(name))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// From now on the service runs `n` tasks whatever its desired count.
+    pub fn set_running(&self, service: &str, n: u32) {
+        self.st().running.insert(service.to_owned(), n);
+    }
+
+    /// From now on the target group's targets are in these states.
+    pub fn set_targets(&self, target_group_id: &str, states: &[&str]) {
+        self.st().targets.insert(
+            target_group_id.to_owned(),
+            states.iter().map(|s| (*s).to_owned()).collect(),
+        );
+    }
+
     fn find(&self, kind: Kind, name: &str) -> Option<CloudResource> {
         self.st()
             .objects
@@ -483,6 +523,12 @@ impl FileStorage for FakeCloud {
     async fn find_access_point(&self, name: &str) -> CloudResult<Option<CloudResource>> {
         Ok(self.find(Kind::AccessPoint, name))
     }
+    async fn access_point_state(&self, id: &str) -> CloudResult<Option<String>> {
+        self.read_gate(Kind::AccessPoint, id).await?;
+        Ok(self
+            .find_by_id(Kind::AccessPoint, id)
+            .map(|_| "available".to_owned()))
+    }
     async fn delete_access_point(&self, id: &str) -> CloudResult<()> {
         self.delete_where(Kind::AccessPoint, id, |_, o| o.id == id, |_, _| Ok(()))
             .await
@@ -522,6 +568,40 @@ impl LoadBalancer for FakeCloud {
             },
         )
         .await
+    }
+    async fn target_health(&self, arn: &str) -> CloudResult<Option<Vec<TargetHealth>>> {
+        self.read_gate(Kind::TargetGroup, arn).await?;
+        if self.find_by_id(Kind::TargetGroup, arn).is_none() {
+            return Ok(None);
+        }
+        let st = self.st();
+        let states = st.targets.get(arn).cloned().unwrap_or_else(|| {
+            // One healthy target per running task of the services behind the group.
+            let running: u32 = st
+                .objects
+                .iter()
+                .filter(|((k, _), o)| *k == Kind::Service && o.parent.as_deref() == Some(arn))
+                .map(|((_, n), _)| {
+                    st.running
+                        .get(n)
+                        .copied()
+                        .unwrap_or_else(|| Self::desired_now(&st, n))
+                })
+                .sum();
+            vec!["healthy".to_owned(); usize::try_from(running).unwrap_or(0)]
+        });
+        Ok(Some(
+            states
+                .into_iter()
+                .enumerate()
+                .map(|(i, state)| TargetHealth {
+                    id: format!("10.0.0.{}", i + 1),
+                    port: Some(80),
+                    reason: (state != "healthy").then(|| "Target.FailedHealthChecks".to_owned()),
+                    state,
+                })
+                .collect(),
+        ))
     }
     async fn reserve_priority(&self, _listener: &str, host: &str) -> CloudResult<u32> {
         let r = self
@@ -614,6 +694,10 @@ impl Compute for FakeCloud {
             .next()
             .unwrap_or_default()
             .to_owned();
+        self.st()
+            .created_desired
+            .entry(spec.name.clone())
+            .or_insert(spec.desired_count);
         self.create(
             Kind::Service,
             &spec.name,
@@ -643,6 +727,65 @@ impl Compute for FakeCloud {
     }
     async fn find_service(&self, _cluster: &str, name: &str) -> CloudResult<Option<CloudResource>> {
         Ok(self.find(Kind::Service, name))
+    }
+    async fn describe_service(
+        &self,
+        _cluster: &str,
+        name: &str,
+    ) -> CloudResult<Option<ServiceStatus>> {
+        self.read_gate(Kind::Service, name).await?;
+        let st = self.st();
+        let Some(o) = st.objects.get(&(Kind::Service, name.to_owned())) else {
+            return Ok(None);
+        };
+        let desired = Self::desired_now(&st, name);
+        let running = st.running.get(name).copied().unwrap_or(desired);
+        let family = st
+            .objects
+            .iter()
+            .find(|((k, _), _)| *k == Kind::TaskDefinition)
+            .map(|((_, n), td)| {
+                let rev = st.revisions.get(n).copied().unwrap_or(0);
+                format!("{}:{rev}", td.id)
+            })
+            .unwrap_or_default();
+        let arn = format!("arn:aws:ecs:fake:service/{}", o.id);
+        Ok(Some(ServiceStatus {
+            arn,
+            status: "ACTIVE".to_owned(),
+            task_definition: family.clone(),
+            desired_count: desired,
+            running_count: running,
+            pending_count: desired.saturating_sub(running),
+            deployments: vec![ServiceDeployment {
+                id: format!("ecs-svc/{}", o.id),
+                status: "PRIMARY".to_owned(),
+                rollout_state: Some(
+                    if running == desired {
+                        "COMPLETED"
+                    } else {
+                        "IN_PROGRESS"
+                    }
+                    .to_owned(),
+                ),
+                rollout_state_reason: None,
+                task_definition: family.clone(),
+                desired_count: desired,
+                running_count: running,
+                pending_count: desired.saturating_sub(running),
+            }],
+            tasks: (1..=running)
+                .map(|n| ServiceTask {
+                    task_id: format!("task-{n}"),
+                    last_status: "RUNNING".to_owned(),
+                    health_status: Some("HEALTHY".to_owned()),
+                    started_at: None,
+                    cpu: Some("512".to_owned()),
+                    memory: Some("1024".to_owned()),
+                    task_definition: Some(family.clone()),
+                })
+                .collect(),
+        }))
     }
     async fn delete_service(&self, _cluster: &str, name: &str) -> CloudResult<()> {
         self.delete_where(Kind::Service, name, |n, _| n == name, |_, _| Ok(()))

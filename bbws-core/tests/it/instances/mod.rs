@@ -11,6 +11,7 @@ mod plan;
 mod provisioning;
 mod resume;
 mod service;
+mod status_health;
 mod tenant_events;
 mod tenant_sync;
 mod terraform;
@@ -70,7 +71,8 @@ impl World {
                 ids: Arc::new(RandomIds),
             },
             config,
-        );
+        )
+        .with_cloud(InstanceCloud::live(&fake, "in-memory test cloud"));
         Self {
             tenants,
             fake,

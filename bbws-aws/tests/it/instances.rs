@@ -129,21 +129,21 @@ impl TaskRunner for MotoTasks {
     }
 }
 
-struct World {
-    subject: Subject,
-    store: Arc<DynamoStore>,
-    platform: Platform,
-    clients: Clients,
-    settings: CloudSettings,
-    engine: ProvisioningEngine,
-    service: InstanceService,
-    tasks: Arc<std::sync::Mutex<Vec<String>>>,
-    db_endpoint: String,
+pub(crate) struct World {
+    pub(crate) subject: Subject,
+    pub(crate) store: Arc<DynamoStore>,
+    pub(crate) platform: Platform,
+    pub(crate) clients: Clients,
+    pub(crate) settings: CloudSettings,
+    pub(crate) engine: ProvisioningEngine,
+    pub(crate) service: InstanceService,
+    pub(crate) tasks: Arc<std::sync::Mutex<Vec<String>>>,
+    pub(crate) db_endpoint: String,
     /// The instance-cloud variables the settings were read from.
-    vars: BTreeMap<&'static str, String>,
+    pub(crate) vars: BTreeMap<&'static str, String>,
 }
 
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     let subject = Subject::dynamodb().await;
     let Resources::Dynamo(store) = subject.resources.clone() else {
         unreachable!("a DynamoDB subject")
@@ -221,7 +221,7 @@ async fn world() -> World {
 }
 
 /// An ACTIVE tenant named `name` with an instance provisioned to ACTIVE by the real engine.
-async fn provisioned(
+pub(crate) async fn provisioned(
     w: &World,
     name: &str,
 ) -> (bbws_core::tenant::Tenant, bbws_core::instance::Instance) {

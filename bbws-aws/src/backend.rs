@@ -35,6 +35,9 @@
 //! invalid required one is a `VALIDATION_ERROR` from [`Backend::open`], which still sends no
 //! request. With none set (a tenant API that provisions nothing), it logs a warning and uses the
 //! plan recorder, like the local backends.
+//! The orphan and drift audit ([`Backend::instance_audit`]) needs a cloud to look at: on the
+//! live cloud it lists the environment's tagged objects (`tag:GetResources`) and the tenant
+//! databases; on the plan recorder it is refused with `CLOUD_UNAVAILABLE`.
 //! With the queue URLs set, the DynamoDB backend's outbox publisher also sends the message of
 //! every accepted instance operation to its queue ([`OperationDispatch`]), and
 //! [`Backend::instance_worker`] runs them; without them, a live cloud logs a warning at open.
@@ -49,13 +52,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use bbws_core::Error;
 use bbws_core::events::{EventPublisher, OutboxRelay};
 use bbws_core::ids::RandomIds;
 use bbws_core::instance::{
-    CloudMode, EcsEventHandler, InstanceBackend, InstanceCloud, InstancePorts, InstanceService,
-    InstanceWorker, OperationDispatch, OperationQueue, PlanRecorder, PlatformConfig,
-    ProvisioningEngine, ServiceTags, TenantEventRouting, TokioTimer,
+    AuditPorts, CloudMode, EcsEventHandler, InstanceAudit, InstanceBackend, InstanceCloud,
+    InstancePorts, InstanceService, InstanceWorker, OperationDispatch, OperationQueue,
+    PlanRecorder, PlatformConfig, ProvisioningEngine, ServiceTags, TaggedInventory,
+    TenantEventRouting, TokioTimer,
 };
 use bbws_core::org::{
     DirectoryUser, IdentityDirectory, MailMessage, Mailer, OrgDao, OrgPorts, OrgService,
@@ -65,9 +68,11 @@ use bbws_core::ports::TenantBackend;
 use bbws_core::store::{EVENT_LOG_FILE, EmbeddedMailbox, EmbeddedStore, EventLog};
 use bbws_core::tenant::{Email, Environment, TenantPorts, TenantService};
 use bbws_core::time::SystemClock;
+use bbws_core::{Error, ErrorCode};
 use tokio::sync::Notify;
 
 use crate::AwsNames;
+use crate::cloud::inventory::AwsTaggedInventory;
 use crate::cloud::service_tags::EcsServiceTags;
 use crate::cognito::{CognitoDirectory, UserPoolId};
 use crate::dynamo::DynamoStore;
@@ -297,8 +302,12 @@ pub struct Backend {
     /// ECS service tags for the ECS event handler (DynamoDB backend: `ListTagsForResource`);
     /// locally none, so only events carrying their own tags can be placed.
     pub service_tags: Option<Arc<dyn ServiceTags>>,
-    /// The deployment environment (`ENVIRONMENT`): the ECS event handler's filter.
+    /// The deployment environment (`ENVIRONMENT`): the ECS event handler's filter and the
+    /// environment the audit looks at.
     pub environment: Environment,
+    /// The tagged objects of the live cloud (`tag:GetResources`), for the audit; none on the
+    /// plan recorder.
+    pub inventory: Option<Arc<dyn TaggedInventory>>,
 }
 
 /// The instance-cloud variables naming the platform's own resources: a DynamoDB backend with
@@ -351,6 +360,7 @@ impl Backend {
                 queue: None,
                 service_tags: None,
                 environment: config.environment,
+                inventory: None,
             };
             // Tenant and instance services share this process: tenant events are followed
             // by the instance as they are published.
@@ -424,7 +434,7 @@ impl Backend {
                         purpose: "send invitation mail",
                     })
                 };
-                let (cloud, platform) = match settings {
+                let (cloud, platform, inventory) = match settings {
                     Some(settings) => (
                         crate::cloud::live_cloud(
                             &sdk,
@@ -434,10 +444,14 @@ impl Backend {
                             config.endpoint_url.is_some(),
                         ),
                         settings.platform,
+                        Some(Arc::new(AwsTaggedInventory::new(
+                            aws_sdk_resourcegroupstagging::Client::new(&sdk),
+                        )) as Arc<dyn TaggedInventory>),
                     ),
                     None => (
                         InstanceCloud::plan(&Arc::new(PlanRecorder::new())),
                         PlatformConfig::defaults(config.environment),
+                        None,
                     ),
                 };
                 let bus: Arc<dyn EventPublisher> = Arc::new(EventBridgePublisher::new(
@@ -476,6 +490,7 @@ impl Backend {
                         &sdk,
                     )))),
                     environment: config.environment,
+                    inventory,
                 })
             }
         }
@@ -566,6 +581,35 @@ impl Backend {
         )
     }
 
+    /// The orphan and drift audit of this backend's environment: its store against the live
+    /// cloud's tagged objects and the shared MySQL's tenant databases. A backend without a live
+    /// cloud (the plan recorder: memory, embedded, or DynamoDB without the instance-cloud
+    /// variables) has nothing to look at: refused with `CLOUD_UNAVAILABLE`.
+    pub fn instance_audit(&self) -> Result<InstanceAudit, Error> {
+        let inventory = match (&self.inventory, self.cloud.mode) {
+            (Some(inventory), CloudMode::Live) => inventory.clone(),
+            _ => {
+                return Err(Error::business(
+                    ErrorCode::CloudUnavailable,
+                    format!(
+                        "The audit compares the store with the cloud, and this backend has no cloud to look at ({}); run it on the DynamoDB backend with the instance-cloud variables set",
+                        self.cloud.describe()
+                    ),
+                ));
+            }
+        };
+        Ok(InstanceAudit::new(
+            AuditPorts {
+                instances: self.instances.clone(),
+                tenants: self.store.clone(),
+                inventory,
+                databases: self.cloud.database.clone(),
+                clock: Arc::new(SystemClock),
+            },
+            self.environment,
+        ))
+    }
+
     /// The relay that publishes this backend's outbox.
     pub fn relay(&self) -> OutboxRelay {
         OutboxRelay::new(self.store.clone(), self.publisher.clone())
@@ -645,6 +689,25 @@ mod tests {
             .await
             .expect_err("refused");
         assert_eq!(err.code(), bbws_core::ErrorCode::CloudUnavailable);
+    }
+
+    #[tokio::test]
+    async fn the_audit_is_refused_where_there_is_no_cloud_to_look_at() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let local = Backend::open(&BackendConfig::local(BackendKind::Embedded, dir.path()))
+            .await
+            .expect("opens");
+        let without_cloud = Backend::open(
+            &BackendConfig::from_env(env(&[("BBWS_BACKEND", "dynamodb")])).expect("valid"),
+        )
+        .await
+        .expect("opens");
+        for backend in [local, without_cloud] {
+            let err = backend.instance_audit().expect_err("refused");
+            assert_eq!(err.code(), ErrorCode::CloudUnavailable);
+            assert!(err.to_string().contains("no cloud to look at"), "{err}");
+            assert!(err.to_string().contains("plan recorder"), "{err}");
+        }
     }
 
     #[tokio::test]

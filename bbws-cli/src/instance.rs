@@ -7,7 +7,12 @@
 //! `CLOUD_UNAVAILABLE`, and the command says so and exits with that code's exit status (10).
 //! `plan` prints the exact AWS calls and names a provisioning (or, with `--instance`, a
 //! deprovisioning) would make, on every backend.
+//!
+//! `audit` reconciles the environment's tagged cloud objects and tenant databases with the
+//! store (orphans, untracked databases, drift); it exits 1 when it finds any, so cron and
+//! scripts can act on the status. Without a live cloud it is refused (`CLOUD_UNAVAILABLE`, 10).
 
+use std::process::ExitCode;
 use std::time::Duration;
 
 use bbws_aws::Backend;
@@ -15,8 +20,8 @@ use bbws_core::auth::Actor;
 use bbws_core::idempotency::IdempotencyKey;
 use bbws_core::ids::{InstanceId, OperationId, TenantId};
 use bbws_core::instance::{
-    CloudMode, DeprovisionOptions, Instance, InstanceHealth, InstanceService, InstanceStatus,
-    LifecycleRequest, Operation, ProvisioningEngine, StepStatus,
+    AuditReport, CloudMode, DeprovisionOptions, Instance, InstanceHealth, InstanceService,
+    InstanceStatus, LifecycleRequest, Operation, ProvisioningEngine, StepStatus,
 };
 use bbws_core::tenant::Email;
 use bbws_core::{Error, ErrorCode};
@@ -24,6 +29,7 @@ use bbws_lambda::api::instance_dto::{
     CreateInstanceRequest, InstanceHealthResponse, InstanceResponse, InstanceStatusResponse,
     OperationResponse, PlanResponse,
 };
+use bbws_lambda::instance_audit::AuditReportResponse;
 use clap::Subcommand;
 use comfy_table::presets::UTF8_BORDERS_ONLY;
 use comfy_table::{ContentArrangement, Table};
@@ -185,6 +191,27 @@ enum InstanceCommand {
         instance_id: String,
         #[arg(long)]
         idempotency_key: Option<String>,
+    },
+    /// Find orphans, untracked databases and drift in the environment's cloud.
+    ///
+    /// Reconciles every object tagged `bbws:environment` = ENVIRONMENT with a `bbws:tenant-id`
+    /// (tag:GetResources) and every `tenant_%` database on the shared MySQL with the tenants,
+    /// instances and resource ledgers in the store: orphans are tagged objects no instance
+    /// holds, untracked databases are tenant databases no live instance claims, drift is a
+    /// ledger entry marked live whose object is gone. Archives in S3 are expected to stay; a
+    /// secret deleted by a deprovisioning is pending deletion for its recovery window; a tenant
+    /// whose instance is being provisioned or deprovisioned is listed, not judged. Needs a live
+    /// cloud: the DynamoDB backend with the instance-cloud variables.
+    #[command(
+        after_help = "Exit status: 0 clean; 1 orphans, untracked databases or drift \
+found (the report says which); 10 the audit could not run (CLOUD_UNAVAILABLE on a backend \
+without a live cloud, or AWS, MySQL or the store unreachable); 3/4/... as for any command. \
+For cron: `bbws instance audit --quiet` prints nothing when clean."
+    )]
+    Audit {
+        /// Print nothing when the audit is clean.
+        #[arg(long, short = 'q')]
+        quiet: bool,
     },
     /// Render the tenant's Terraform for the `GitOps` variant: print the files, or write them
     /// under --out as the per-environment repository lays them out.
@@ -362,6 +389,117 @@ fn print_operation(out: Output, o: &Operation) {
     println!("{t}");
 }
 
+/// The exit status of an audit with findings.
+pub const AUDIT_FINDINGS: u8 = 1;
+
+fn print_audit(out: Output, r: &AuditReport) {
+    let v = AuditReportResponse::from(r);
+    if out == Output::Json {
+        return json_out(&v);
+    }
+    println!(
+        "audit of {} at {} ({}): {} tenants, {} instances, {} tagged objects, {} tenant databases",
+        v.environment,
+        v.at,
+        v.source,
+        v.counts.tenants,
+        v.counts.instances,
+        v.counts.resources,
+        v.counts.databases
+    );
+    if v.clean {
+        println!("clean: no orphans, untracked databases or drift");
+    } else {
+        println!(
+            "{} findings: {} orphans, {} untracked databases, {} drift",
+            v.findings,
+            v.orphans.len(),
+            v.untracked_databases.len(),
+            v.drift.len()
+        );
+    }
+    if !v.orphans.is_empty() {
+        println!("\nOrphans ({})", v.orphans.len());
+        let mut t = table(&["tenantId", "kind", "arn", "reason"]);
+        for o in &v.orphans {
+            t.add_row(vec![
+                o.tenant_id.clone(),
+                o.kind.clone(),
+                o.arn.clone(),
+                format!("{}: {}", o.reason, o.detail),
+            ]);
+        }
+        println!("{t}");
+    }
+    if !v.untracked_databases.is_empty() {
+        println!("\nUntracked databases ({})", v.untracked_databases.len());
+        let mut t = table(&["database", "was of"]);
+        for d in &v.untracked_databases {
+            let was = match (&d.tenant_id, &d.instance_id) {
+                (Some(t), Some(i)) => format!("{t} {i} (DEPROVISIONED)"),
+                _ => "no instance".to_owned(),
+            };
+            t.add_row(vec![d.name.clone(), was]);
+        }
+        println!("{t}");
+    }
+    if !v.drift.is_empty() {
+        println!(
+            "\nDrift ({}): live in the ledger, not in the cloud",
+            v.drift.len()
+        );
+        let mut t = table(&["tenantId", "instanceId", "status", "resource", "name", "id"]);
+        for d in &v.drift {
+            t.add_row(vec![
+                d.tenant_id.clone(),
+                d.instance_id.clone(),
+                d.status.clone(),
+                d.resource_type.clone(),
+                d.name.clone(),
+                d.resource_id.clone().unwrap_or_default(),
+            ]);
+        }
+        println!("{t}");
+    }
+    if !v.pending_deletion.is_empty() {
+        println!(
+            "\nPending deletion ({}): deleted by a deprovisioning, gone by the date shown",
+            v.pending_deletion.len()
+        );
+        let mut t = table(&["tenantId", "resource", "arn", "goneBy"]);
+        for p in &v.pending_deletion {
+            t.add_row(vec![
+                p.tenant_id.clone(),
+                p.resource_type.clone(),
+                p.arn.clone(),
+                p.gone_by.clone(),
+            ]);
+        }
+        println!("{t}");
+    }
+    if !v.in_progress.is_empty() {
+        println!(
+            "\nNot judged ({}): resources changing while the audit looked",
+            v.in_progress.len()
+        );
+        let mut t = table(&["tenantId", "instanceId", "status"]);
+        for p in &v.in_progress {
+            t.add_row(vec![
+                p.tenant_id.clone(),
+                p.instance_id.clone(),
+                p.status.clone(),
+            ]);
+        }
+        println!("{t}");
+    }
+    if !v.unchecked_types.is_empty() {
+        println!(
+            "\ndrift not judged for (not listed by the inventory): {}",
+            v.unchecked_types.join(", ")
+        );
+    }
+}
+
 fn done_steps(o: &Operation) -> Vec<String> {
     o.steps
         .iter()
@@ -459,7 +597,9 @@ async fn lifecycle(
     run_accepted(svc, backend, actor, out, &accepted.value.operation).await
 }
 
-pub async fn run(args: InstanceArgs) -> Result<(), Error> {
+/// Runs a command; a clean audit and every other command that succeeds exit 0, an audit with
+/// findings [`AUDIT_FINDINGS`].
+pub async fn run(args: InstanceArgs) -> Result<ExitCode, Error> {
     let backend = Backend::open(&args.backend.config(&args.data.data_dir)?).await?;
     let svc = backend.instance_service();
     let actor = Actor::local_admin(Email::parse_field(&args.actor, "actor")?.as_str());
@@ -685,6 +825,15 @@ pub async fn run(args: InstanceArgs) -> Result<(), Error> {
             )
             .await?;
         }
+        InstanceCommand::Audit { quiet } => {
+            let report = backend.instance_audit()?.run().await?;
+            if !(quiet && report.is_clean()) {
+                print_audit(out, &report);
+            }
+            if !report.is_clean() {
+                return Ok(ExitCode::from(AUDIT_FINDINGS));
+            }
+        }
         InstanceCommand::Terraform {
             tenant_id,
             instance_id,
@@ -719,5 +868,5 @@ pub async fn run(args: InstanceArgs) -> Result<(), Error> {
             }
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

@@ -7,12 +7,13 @@
 //! - `bbws division|group|team|hierarchy|user|invitation|mail ...`: the organisation of a tenant
 //!   (hierarchy, users and roles, invitations) on the same store;
 //! - `bbws instance ...`: plan, provision and deprovision WordPress instances (the engine runs
-//!   in process), show instances and operations;
+//!   in process), show instances and operations, audit the cloud for orphans and drift;
 //! - `bbws table create`: creates a service's DynamoDB table.
 //!
 //! Every failure exits with the code of its error class (`bbws_core::error::exit`): 3 validation,
 //! 4 authentication/authorization, 5 not found, 6 conflict, 7 invalid state, 10 internal; 2 is a
-//! usage error.
+//! usage error. `bbws instance audit` exits 1 when it finds orphans, untracked databases or
+//! drift.
 
 mod data_dir;
 mod instance;
@@ -66,7 +67,7 @@ enum Command {
     Invitation(org::InvitationArgs),
     /// The mail the embedded store kept.
     Mail(org::MailArgs),
-    /// WordPress instances: plan, provision, deprovision, inspect operations.
+    /// WordPress instances: plan, provision, deprovision, inspect operations, audit.
     Instance(instance::InstanceArgs),
     /// DynamoDB tables.
     Table {
@@ -166,24 +167,25 @@ fn main() -> ExitCode {
             return ExitCode::from(bbws_core::error::exit::INTERNAL);
         }
     };
+    let done = |r: Result<(), Error>| r.map(|()| ExitCode::SUCCESS);
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve(args) => serve::run(args).await,
-            Command::Token { command } => token::run(command),
-            Command::Tenant(args) => tenant::run(args).await,
-            Command::Table { command } => table::run(command).await,
-            Command::Division(args) => org::division(args).await,
-            Command::Group(args) => org::group(args).await,
-            Command::Team(args) => org::team(args).await,
-            Command::Hierarchy(args) => org::hierarchy(args).await,
-            Command::User(args) => org::user(args).await,
-            Command::Invitation(args) => org::invitation(args).await,
-            Command::Mail(args) => org::mail(args).await,
+            Command::Serve(args) => done(serve::run(args).await),
+            Command::Token { command } => done(token::run(command)),
+            Command::Tenant(args) => done(tenant::run(args).await),
+            Command::Table { command } => done(table::run(command).await),
+            Command::Division(args) => done(org::division(args).await),
+            Command::Group(args) => done(org::group(args).await),
+            Command::Team(args) => done(org::team(args).await),
+            Command::Hierarchy(args) => done(org::hierarchy(args).await),
+            Command::User(args) => done(org::user(args).await),
+            Command::Invitation(args) => done(org::invitation(args).await),
+            Command::Mail(args) => done(org::mail(args).await),
             Command::Instance(args) => Box::pin(instance::run(args)).await,
         }
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             output::print_error(&e);
             ExitCode::from(e.code().exit_code())

@@ -3,10 +3,13 @@
 //! by the `bbws-tenant-api` Lambda binary behind API Gateway. [`worker`] is the instance worker
 //! Lambda's handler: SQS records in, operations run, partial batch failures out. [`ecs_events`]
 //! is the ECS event handler Lambda's: EventBridge ECS events applied to instance states.
+//! [`instance_audit`] is the scheduled audit Lambda's: orphans, untracked databases and drift of
+//! an environment, logged and returned as JSON.
 
 pub mod api;
 pub mod apigw;
 pub mod ecs_events;
+pub mod instance_audit;
 pub mod worker;
 
 pub use api::{AppState, router};

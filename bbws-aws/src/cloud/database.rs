@@ -340,6 +340,15 @@ impl DatabaseProvisioner for MySqlDatabases {
         let _ = conn.disconnect().await;
         result
     }
+
+    async fn list_databases(&self) -> CloudResult<Vec<String>> {
+        let mut conn = self.admin().await?;
+        let found: Result<Vec<String>, _> = conn.query(r"SHOW DATABASES LIKE 'tenant\_%'").await;
+        let _ = conn.disconnect().await;
+        let mut names = found.map_err(|e| mysql_error("SHOW DATABASES", &e))?;
+        names.sort();
+        Ok(names)
+    }
 }
 
 /// The shared endpoint, for the task definition's `WORDPRESS_DB_HOST` when it is not configured.

@@ -10,6 +10,8 @@
 //! - [`health::AwsHealth`]: the health wait's look at ECS and the target group;
 //! - [`cognito::AwsIdentity`]: the tenant's user pool, MFA, domain, app client and groups;
 //! - [`archive::S3Archive`]: per-tenant database dumps and file archives in S3;
+//! - [`inventory::AwsTaggedInventory`]: the tenant objects of an environment by their tags
+//!   (`tag:GetResources`), for the orphan and drift audit;
 //! - [`service_tags::EcsServiceTags`]: a service's tags for the ECS event handler, cached;
 //! - [`tasks`]: one-off ECS tasks (purge, file archive) the Lambda cannot do itself.
 //!
@@ -25,6 +27,7 @@ pub mod ecs;
 pub mod efs;
 pub mod elb;
 pub mod health;
+pub mod inventory;
 pub mod secrets;
 pub mod service_tags;
 pub mod settings;
@@ -127,6 +130,7 @@ pub struct Clients {
     pub autoscaling: aws_sdk_applicationautoscaling::Client,
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
     pub s3: aws_sdk_s3::Client,
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
 }
 
 impl Clients {
@@ -144,6 +148,7 @@ impl Clients {
                     .force_path_style(local_endpoint)
                     .build(),
             ),
+            tagging: aws_sdk_resourcegroupstagging::Client::new(sdk),
         }
     }
 }

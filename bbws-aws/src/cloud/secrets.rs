@@ -8,7 +8,9 @@
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::types::Tag;
-use bbws_core::instance::ports::{CloudResource, CloudResult, SecretSpec, SecretStore, Tags};
+use bbws_core::instance::ports::{
+    CloudResource, CloudResult, SECRET_RECOVERY_WINDOW_DAYS, SecretSpec, SecretStore, Tags,
+};
 
 use super::{build_failed, classify, code_of};
 
@@ -138,7 +140,7 @@ impl SecretStore for AwsSecrets {
         let req = if force {
             req.force_delete_without_recovery(true)
         } else {
-            req.recovery_window_in_days(30)
+            req.recovery_window_in_days(i64::from(SECRET_RECOVERY_WINDOW_DAYS))
         };
         match req.send().await {
             Ok(_) => Ok(()),

@@ -7,7 +7,9 @@
 //! The instance tests ([`instances`]) also start a private MariaDB ([`mariadb`]) from Debian's
 //! `mariadb-server` (installed by `scripts/test` when missing). [`cloud_adapters`] checks each
 //! instance-cloud adapter on its own: find-or-create, resume lookups, repeated deletes, tags.
+//! [`audit`] runs the orphan and drift audit over an instance provisioned on moto and MariaDB.
 
+mod audit;
 mod cloud_adapters;
 mod contract;
 mod dynamo;

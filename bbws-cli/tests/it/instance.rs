@@ -269,3 +269,26 @@ fn terraform_writes_the_repository_layout() {
         stdout(&out)
     );
 }
+
+#[test]
+fn audit_without_a_live_cloud_is_refused_and_its_help_names_the_exit_status() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf-8 path");
+    tenant(d);
+    let out = bbws(&["instance", "audit", "--data-dir", d]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(10), "{stderr}");
+    assert!(stderr.contains("error[CLOUD_UNAVAILABLE]"), "{stderr}");
+    assert!(stderr.contains("no cloud to look at"), "{stderr}");
+    assert!(stdout(&out).is_empty(), "nothing pretends to be a report");
+
+    let help = bbws(&["instance", "audit", "--help"]);
+    assert!(help.status.success());
+    let text = stdout(&help);
+    assert!(
+        text.contains("Exit status: 0 clean; 1 orphans, untracked databases or drift found"),
+        "{text}"
+    );
+    let listed = stdout(&bbws(&["instance", "--help"]));
+    assert!(listed.contains("audit"), "{listed}");
+}

@@ -99,6 +99,30 @@ impl ResourceType {
     pub const fn is_archive(self) -> bool {
         matches!(self, Self::DatabaseArchive | Self::FilesArchive)
     }
+
+    /// What the tagging API calls the object (`{service}:{resource type}`), for the objects that
+    /// carry the unified tags; `None` for what cannot be tagged (Cognito domains, clients and
+    /// groups, the MySQL database, the listener priority reservation) and for archives (S3
+    /// objects, which the tagging API does not list).
+    pub const fn tagged_kind(self) -> Option<&'static str> {
+        match self {
+            Self::CognitoPool => Some("cognito-idp:userpool"),
+            Self::CognitoSecret | Self::DbSecret => Some("secretsmanager:secret"),
+            Self::EfsAccessPoint => Some("elasticfilesystem:access-point"),
+            Self::TargetGroup => Some("elasticloadbalancing:targetgroup"),
+            Self::ListenerRule => Some("elasticloadbalancing:listener-rule"),
+            Self::TaskDefinition => Some("ecs:task-definition"),
+            Self::EcsService => Some("ecs:service"),
+            Self::ScalableTarget => Some("application-autoscaling:scalable-target"),
+            Self::CognitoDomain
+            | Self::CognitoClient
+            | Self::CognitoGroups
+            | Self::Database
+            | Self::AlbPriority
+            | Self::DatabaseArchive
+            | Self::FilesArchive => None,
+        }
+    }
 }
 
 impl fmt::Display for ResourceType {

@@ -15,8 +15,11 @@
 //!   ([`InstanceService::follow_tenant_event`], [`TenantEventRouting`] in one process);
 //! - [`terraform`]: the tenant's Terraform for the `GitOps` variant (C21);
 //! - [`InstanceWorker`]: running queued operations within a time budget, continuing through the
-//!   [`OperationQueue`]; [`OperationDispatch`] queues each accepted operation from the outbox.
+//!   [`OperationQueue`]; [`OperationDispatch`] queues each accepted operation from the outbox;
+//! - [`InstanceAudit`]: the orphan and drift audit (§5.3) of the tagged cloud objects, the tenant
+//!   databases and the ledgers of one environment.
 
+mod audit;
 pub mod ecs_events;
 mod ecs_sync;
 mod engine;
@@ -35,6 +38,10 @@ pub mod terraform;
 mod values;
 mod worker;
 
+pub use audit::{
+    AuditPorts, AuditReport, Drift, InProgress, InstanceAudit, Orphan, OrphanReason,
+    PendingDeletion, UntrackedDatabase,
+};
 pub use ecs_sync::{ECS_HANDLER_ACTOR, EcsEventHandler, ServiceTags, SyncOutcome};
 pub use engine::{
     DEFAULT_LEASE_TTL, ENGINE_ACTOR, INSTANCE_SOURCE, ProvisioningEngine, Timer, TokioTimer,
@@ -45,7 +52,9 @@ pub use live::{
     InstanceStatus, ServiceView,
 };
 pub use model::{EcsEventMark, Instance, NewInstance};
-pub use naming::{Component, Names, PlatformConfig, RetryPolicy, tags};
+pub use naming::{
+    Component, Names, PlatformConfig, RetryPolicy, TAG_ENVIRONMENT, TAG_TENANT, tags,
+};
 pub use operation::{
     DeprovisionOptions, FailureReason, Lease, Operation, OperationStatus, OperationStep,
     OperationType, Phase, StepName, StepStatus,
@@ -54,7 +63,8 @@ pub use plan::{Plan, PlanRecorder, PlannedCall, plan_deprovisioning, plan_provis
 pub use ports::{
     CloudError, CloudErrorKind, CloudMode, CloudResource, CloudResult, InstanceBackend,
     InstanceCloud, InstanceDao, InstanceGuard, InstanceIdempotency, InstanceWrite, LedgerDao,
-    OperationDao, OperationWrite, WriteExpect,
+    OperationDao, OperationWrite, SECRET_RECOVERY_WINDOW_DAYS, TaggedInventory, TaggedResource,
+    WriteExpect,
 };
 pub use service::{Accepted, InstancePorts, InstanceService, LifecycleRequest};
 pub use state::InstanceState;

@@ -285,7 +285,7 @@ impl SecretStore for PlanRecorder {
         let params = if force {
             json!({"ForceDeleteWithoutRecovery": true})
         } else {
-            json!({"RecoveryWindowInDays": 30})
+            json!({ "RecoveryWindowInDays": super::ports::SECRET_RECOVERY_WINDOW_DAYS })
         };
         self.plain("secretsmanager", "DeleteSecret", id, params);
         Ok(())
@@ -315,6 +315,10 @@ impl DatabaseProvisioner for PlanRecorder {
             json!({"user": user}),
         );
         Ok(())
+    }
+    async fn list_databases(&self) -> CloudResult<Vec<String>> {
+        self.plain("mysql", "SHOW DATABASES LIKE", "tenant\\_%", Value::Null);
+        Ok(Vec::new())
     }
 }
 

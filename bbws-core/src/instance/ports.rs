@@ -282,6 +282,10 @@ pub struct SecretSpec {
     pub tags: Tags,
 }
 
+/// How long a secret deleted by a deprovisioning can still be restored (`RecoveryWindowInDays`,
+/// the AWS maximum): until then it still exists, scheduled for deletion.
+pub const SECRET_RECOVERY_WINDOW_DAYS: u32 = 30;
+
 #[async_trait]
 pub trait SecretStore: Send + Sync + fmt::Debug {
     /// `CreateSecret`; on `ResourceExistsException` returns the existing secret's ARN.
@@ -289,7 +293,7 @@ pub trait SecretStore: Send + Sync + fmt::Debug {
     /// `DescribeSecret`.
     async fn find_secret(&self, name: &str) -> CloudResult<Option<CloudResource>>;
     /// `DeleteSecret`: `force` = `ForceDeleteWithoutRecovery` (rollback); otherwise
-    /// `RecoveryWindowInDays` 30 (deprovisioning).
+    /// `RecoveryWindowInDays` [`SECRET_RECOVERY_WINDOW_DAYS`] (deprovisioning).
     async fn delete_secret(&self, id: &str, force: bool) -> CloudResult<()>;
 }
 
@@ -316,6 +320,9 @@ pub trait DatabaseProvisioner: Send + Sync + fmt::Debug {
     async fn find_database(&self, database: &str) -> CloudResult<Option<CloudResource>>;
     /// `DROP DATABASE IF EXISTS`, `DROP USER IF EXISTS`.
     async fn drop_database(&self, database: &str, user: &str) -> CloudResult<()>;
+    /// `SHOW DATABASES LIKE 'tenant\_%'`: every database named like a tenant's
+    /// (`tenant_{key}_db`, [`super::Names`]), sorted, for the audit.
+    async fn list_databases(&self) -> CloudResult<Vec<String>>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -661,6 +668,46 @@ pub trait Archive: Send + Sync + fmt::Debug {
     ) -> CloudResult<CloudResource>;
     /// `HeadObject`.
     async fn find_archive(&self, bucket: &str, key: &str) -> CloudResult<Option<CloudResource>>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inventory (Resource Groups Tagging API)
+// ---------------------------------------------------------------------------------------------
+
+/// A cloud object carrying the platform's tenant tags (§4.3), as the inventory lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaggedResource {
+    /// The ARN (or, for a cloud without ARNs, the id the ledger records).
+    pub arn: String,
+    /// `{service}:{resource type}` as the tagging API names it (`secretsmanager:secret`,
+    /// `ecs:task-definition`, …; [`super::ResourceType::tagged_kind`]).
+    pub kind: String,
+    pub tags: Tags,
+}
+
+impl TaggedResource {
+    /// The `bbws:tenant-id` tag's value, if any.
+    pub fn tenant_tag(&self) -> Option<&str> {
+        self.tags.get(super::naming::TAG_TENANT).map(String::as_str)
+    }
+}
+
+/// Every object of the platform's tenants in one environment, found by its tags (§5.3's daily
+/// scan).
+#[async_trait]
+pub trait TaggedInventory: Send + Sync + fmt::Debug {
+    /// Every object tagged `bbws:environment = {environment}` that carries a `bbws:tenant-id`
+    /// (`tag:GetResources` with both tag filters, every page).
+    async fn tagged_resources(
+        &self,
+        environment: crate::tenant::Environment,
+    ) -> CloudResult<Vec<TaggedResource>>;
+    /// The ledger's resource types whose objects this inventory lists whenever they exist: a
+    /// live ledger entry of one of them that the inventory does not list has drifted. Types it
+    /// cannot see are left out (their drift is not judged).
+    fn visible_types(&self) -> Vec<super::ResourceType>;
+    /// One line saying what was looked at (`AWS tag:GetResources eu-west-1`, …).
+    fn describe(&self) -> String;
 }
 
 /// Whether a cloud really creates things, or only records the calls it would make.

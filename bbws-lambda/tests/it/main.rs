@@ -8,6 +8,7 @@ mod auth;
 mod bad_input;
 mod ecs_events;
 mod idempotency;
+mod instance_audit;
 mod instance_lifecycle;
 mod instance_live;
 mod instance_terraform;

@@ -86,6 +86,9 @@ impl DatabaseProvisioner for InstantCloud {
     async fn drop_database(&self, _: &str, _: &str) -> CloudResult<()> {
         Ok(())
     }
+    async fn list_databases(&self) -> CloudResult<Vec<String>> {
+        Ok(Vec::new())
+    }
 }
 
 #[async_trait]

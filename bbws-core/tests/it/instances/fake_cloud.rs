@@ -17,7 +17,11 @@ use bbws_core::instance::ports::{
     SecretStore, SecretValue, ServiceDeployment, ServiceSpec, ServiceStatus, ServiceTask, Tags,
     TargetGroupSpec, TargetHealth, TaskDefinitionSpec, UserPoolSpec,
 };
-use bbws_core::instance::{CloudError, CloudResource, CloudResult};
+use bbws_core::instance::{
+    CloudError, CloudResource, CloudResult, ResourceType, TAG_ENVIRONMENT, TAG_TENANT,
+    TaggedInventory, TaggedResource,
+};
+use bbws_core::tenant::Environment;
 use tokio::sync::Notify;
 
 /// The kinds of objects (and of calls) the fake knows.
@@ -500,6 +504,93 @@ impl DatabaseProvisioner for FakeCloud {
             |_, _| Ok(()),
         )
         .await
+    }
+    async fn list_databases(&self) -> CloudResult<Vec<String>> {
+        Ok(self
+            .objects()
+            .into_iter()
+            .filter(|(k, n, _)| *k == Kind::Database && n.starts_with("tenant_"))
+            .map(|(_, n, _)| n)
+            .collect())
+    }
+}
+
+impl FakeCloud {
+    /// Plants an object the engine did not make (a leftover, a hand-made copy), with tags.
+    pub fn plant(&self, kind: Kind, name: &str, tags: Tags) -> String {
+        let mut st = self.st();
+        st.seq += 1;
+        let id = format!("{kind:?}-{}", st.seq).to_lowercase();
+        st.objects.insert(
+            (kind, name.to_owned()),
+            Object {
+                id: id.clone(),
+                tags,
+                parent: None,
+            },
+        );
+        id
+    }
+
+    /// Removes an object behind the engine's back.
+    pub fn remove(&self, kind: Kind, name: &str) -> bool {
+        self.st().objects.remove(&(kind, name.to_owned())).is_some()
+    }
+}
+
+/// The fake's objects by their tags, as the tagging API lists them (every kind the fake tags is
+/// listed). Ids stand for ARNs, except a task definition, listed per family at its latest
+/// revision in ECS's ARN shape, and a scalable target, listed by its resource id (what the
+/// ledger records).
+#[async_trait]
+impl TaggedInventory for FakeCloud {
+    async fn tagged_resources(&self, environment: Environment) -> CloudResult<Vec<TaggedResource>> {
+        let st = self.st();
+        Ok(st
+            .objects
+            .iter()
+            .filter(|(_, o)| {
+                o.tags.contains_key(TAG_TENANT)
+                    && o.tags.get(TAG_ENVIRONMENT).map(String::as_str) == Some(environment.as_str())
+            })
+            .filter_map(|((k, name), o)| {
+                let t = match k {
+                    Kind::UserPool => ResourceType::CognitoPool,
+                    Kind::Secret => ResourceType::DbSecret,
+                    Kind::AccessPoint => ResourceType::EfsAccessPoint,
+                    Kind::TargetGroup => ResourceType::TargetGroup,
+                    Kind::ListenerRule => ResourceType::ListenerRule,
+                    Kind::TaskDefinition => ResourceType::TaskDefinition,
+                    Kind::Service => ResourceType::EcsService,
+                    Kind::Autoscaling => ResourceType::ScalableTarget,
+                    _ => return None,
+                };
+                let arn = match k {
+                    Kind::TaskDefinition => format!(
+                        "arn:aws:ecs:fake:000000000000:task-definition/{name}:{}",
+                        st.revisions.get(name).copied().unwrap_or(1)
+                    ),
+                    Kind::Autoscaling => name.clone(),
+                    _ => o.id.clone(),
+                };
+                Some(TaggedResource {
+                    arn,
+                    kind: t.tagged_kind()?.to_owned(),
+                    tags: o.tags.clone(),
+                })
+            })
+            .collect())
+    }
+
+    fn visible_types(&self) -> Vec<ResourceType> {
+        ResourceType::ALL
+            .into_iter()
+            .filter(|t| t.tagged_kind().is_some())
+            .collect()
+    }
+
+    fn describe(&self) -> String {
+        "the in-memory test cloud's tagged objects".to_owned()
     }
 }
 

@@ -2,6 +2,7 @@
 //! an in-memory cloud that keeps real state. Retries, timeouts and health waits run on tokio's
 //! paused clock, so nothing really waits.
 
+mod audit;
 mod deprovision;
 mod ecs_sync;
 mod fake_cloud;

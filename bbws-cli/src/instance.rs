@@ -607,6 +607,11 @@ pub async fn run(args: InstanceArgs) -> Result<ExitCode, Error> {
     let tenant = |s: &str| s.parse::<TenantId>();
     let instance = |s: &str| s.parse::<InstanceId>();
     let key = |k: Option<String>| k.as_deref().map(IdempotencyKey::parse).transpose();
+    // Every lifecycle command: accept the change, then run it here.
+    let change = async |t: String, i: String, req: LifecycleRequest, k: Option<String>| {
+        let target = (&tenant(&t)?, &instance(&i)?);
+        lifecycle(&svc, &backend, &actor, out, target, req, key(k)?).await
+    };
     match args.command {
         InstanceCommand::Plan {
             tenant_id,
@@ -731,30 +736,18 @@ pub async fn run(args: InstanceArgs) -> Result<ExitCode, Error> {
             idempotency_key,
         } => {
             let req = LifecycleRequest::parse("suspend", Some(&reason), None)?;
-            lifecycle(
-                &svc,
-                &backend,
-                &actor,
-                out,
-                (&tenant(&tenant_id)?, &instance(&instance_id)?),
-                req,
-                key(idempotency_key)?,
-            )
-            .await?;
+            change(tenant_id, instance_id, req, idempotency_key).await?;
         }
         InstanceCommand::Resume {
             tenant_id,
             instance_id,
             idempotency_key,
         } => {
-            lifecycle(
-                &svc,
-                &backend,
-                &actor,
-                out,
-                (&tenant(&tenant_id)?, &instance(&instance_id)?),
+            change(
+                tenant_id,
+                instance_id,
                 LifecycleRequest::Resume,
-                key(idempotency_key)?,
+                idempotency_key,
             )
             .await?;
         }
@@ -765,30 +758,18 @@ pub async fn run(args: InstanceArgs) -> Result<ExitCode, Error> {
             idempotency_key,
         } => {
             let req = LifecycleRequest::parse("park", Some(&reason), None)?;
-            lifecycle(
-                &svc,
-                &backend,
-                &actor,
-                out,
-                (&tenant(&tenant_id)?, &instance(&instance_id)?),
-                req,
-                key(idempotency_key)?,
-            )
-            .await?;
+            change(tenant_id, instance_id, req, idempotency_key).await?;
         }
         InstanceCommand::Unpark {
             tenant_id,
             instance_id,
             idempotency_key,
         } => {
-            lifecycle(
-                &svc,
-                &backend,
-                &actor,
-                out,
-                (&tenant(&tenant_id)?, &instance(&instance_id)?),
+            change(
+                tenant_id,
+                instance_id,
                 LifecycleRequest::Unpark,
-                key(idempotency_key)?,
+                idempotency_key,
             )
             .await?;
         }
@@ -798,30 +779,19 @@ pub async fn run(args: InstanceArgs) -> Result<ExitCode, Error> {
             desired_count,
             idempotency_key,
         } => {
-            lifecycle(
-                &svc,
-                &backend,
-                &actor,
-                out,
-                (&tenant(&tenant_id)?, &instance(&instance_id)?),
-                LifecycleRequest::Scale { desired_count },
-                key(idempotency_key)?,
-            )
-            .await?;
+            let req = LifecycleRequest::Scale { desired_count };
+            change(tenant_id, instance_id, req, idempotency_key).await?;
         }
         InstanceCommand::Restart {
             tenant_id,
             instance_id,
             idempotency_key,
         } => {
-            lifecycle(
-                &svc,
-                &backend,
-                &actor,
-                out,
-                (&tenant(&tenant_id)?, &instance(&instance_id)?),
+            change(
+                tenant_id,
+                instance_id,
                 LifecycleRequest::Restart,
-                key(idempotency_key)?,
+                idempotency_key,
             )
             .await?;
         }

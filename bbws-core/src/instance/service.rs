@@ -195,6 +195,51 @@ impl InstanceService {
 
     /// The replay of an earlier request with the same key, if any.
     /// The answer when the same key won a race to the write: the winner's, replayed.
+    /// The idempotency record of an accepted request, when it came with a key.
+    fn idempotency_record(
+        &self,
+        idem: Option<&(String, String)>,
+        tenant_id: TenantId,
+        instance_id: InstanceId,
+        operation_id: OperationId,
+        now: Timestamp,
+    ) -> Option<InstanceIdempotency> {
+        idem.map(|(scoped, fp)| InstanceIdempotency {
+            key: scoped.clone(),
+            fingerprint: fp.clone(),
+            tenant_id,
+            instance_id,
+            operation_id,
+            created_at: now,
+            expires_at: now.plus(self.idempotency_ttl),
+        })
+    }
+
+    /// Writes an accepted request (instance, operation, audit, event and idempotency record in
+    /// one transaction). When the same key won a race meanwhile, answers as that request did.
+    async fn commit(
+        &self,
+        write: InstanceWrite,
+        accepted: Accepted,
+        idem: Option<&(String, String)>,
+        now: Timestamp,
+        action: &str,
+    ) -> Result<Created<Accepted>> {
+        match self.ports.instances.write_instance(write).await {
+            Ok(()) => {
+                tracing::info!(action, tenant_id = %accepted.instance.tenant_id,
+                    instance_id = %accepted.instance.id, operation_id = %accepted.operation.id,
+                    "instance operation accepted");
+                Ok(Created {
+                    value: accepted,
+                    replayed: false,
+                })
+            }
+            Err(Error::IdempotencyKeyReused) => self.lost_key_race(idem, now).await,
+            Err(e) => Err(e),
+        }
+    }
+
     async fn lost_key_race(
         &self,
         idem: Option<&(String, String)>,
@@ -399,31 +444,14 @@ impl InstanceService {
                        "requestedBy": actor.label(), "timestamp": now.to_string(),
                        "correlationId": correlation}),
             )],
-            idempotency: idem.as_ref().map(|(scoped, fp)| InstanceIdempotency {
-                key: scoped.clone(),
-                fingerprint: fp.clone(),
-                tenant_id: tenant.id,
-                instance_id: instance.id,
-                operation_id: operation.id,
-                created_at: now,
-                expires_at: now.plus(self.idempotency_ttl),
-            }),
+            idempotency: self.idempotency_record(idem.as_ref(), tenant.id, instance.id, operation.id, now),
         };
-        match self.ports.instances.write_instance(write).await {
-            Ok(()) => {
-                tracing::info!(action = "PROVISION_INSTANCE", tenant_id = %tenant.id, instance_id = %instance.id, "provisioning accepted");
-                Ok(Created {
-                    value: Accepted {
-                        instance,
-                        operation,
-                    },
-                    replayed: false,
-                })
-            }
-            // The same key won a race: answer as it did.
-            Err(Error::IdempotencyKeyReused) => self.lost_key_race(idem.as_ref(), now).await,
-            Err(e) => Err(e),
-        }
+        let accepted = Accepted {
+            instance,
+            operation,
+        };
+        self.commit(write, accepted, idem.as_ref(), now, "PROVISION_INSTANCE")
+            .await
     }
 
     /// Retries a FAILED provisioning (US-2.7-005): FAILED → `PENDING_PROVISIONING` with a new
@@ -555,27 +583,14 @@ impl InstanceService {
                        "archiveData": options.archive_data, "reason": options.reason,
                        "requestedBy": actor.label(), "correlationId": operation.correlation_id}),
             )],
-            idempotency: idem.as_ref().map(|(scoped, fp)| InstanceIdempotency {
-                key: scoped.clone(),
-                fingerprint: fp.clone(),
-                tenant_id: *tenant_id,
-                instance_id: *instance_id,
-                operation_id: operation.id,
-                created_at: now,
-                expires_at: now.plus(self.idempotency_ttl),
-            }),
+            idempotency: self.idempotency_record(idem.as_ref(), *tenant_id, *instance_id, operation.id, now),
         };
-        match self.ports.instances.write_instance(write).await {
-            Ok(()) => Ok(Created {
-                value: Accepted {
-                    instance,
-                    operation,
-                },
-                replayed: false,
-            }),
-            Err(Error::IdempotencyKeyReused) => self.lost_key_race(idem.as_ref(), now).await,
-            Err(e) => Err(e),
-        }
+        let accepted = Accepted {
+            instance,
+            operation,
+        };
+        self.commit(write, accepted, idem.as_ref(), now, "DEPROVISION_INSTANCE")
+            .await
     }
 
     /// C7–C12, C16: accepts a lifecycle change (202 + operation). The instance moves to its
@@ -683,30 +698,15 @@ impl InstanceService {
                        "reason": req.reason(), "desiredCount": req.desired_count(),
                        "requestedBy": actor.label(), "correlationId": operation.correlation_id}),
             )],
-            idempotency: idem.as_ref().map(|(scoped, fp)| InstanceIdempotency {
-                key: scoped.clone(),
-                fingerprint: fp.clone(),
-                tenant_id: *tenant_id,
-                instance_id: *instance_id,
-                operation_id: operation.id,
-                created_at: now,
-                expires_at: now.plus(self.idempotency_ttl),
-            }),
+            idempotency: self.idempotency_record(idem.as_ref(), *tenant_id, *instance_id, operation.id, now),
         };
-        match self.ports.instances.write_instance(write).await {
-            Ok(()) => {
-                tracing::info!(action = %format!("{op_type}_INSTANCE"), tenant_id = %tenant_id, instance_id = %instance_id, "lifecycle operation accepted");
-                Ok(Created {
-                    value: Accepted {
-                        instance,
-                        operation,
-                    },
-                    replayed: false,
-                })
-            }
-            Err(Error::IdempotencyKeyReused) => self.lost_key_race(idem.as_ref(), now).await,
-            Err(e) => Err(e),
-        }
+        let accepted = Accepted {
+            instance,
+            operation,
+        };
+        let action = format!("{op_type}_INSTANCE");
+        self.commit(write, accepted, idem.as_ref(), now, &action)
+            .await
     }
 
     /// C3.

@@ -18,13 +18,15 @@ use std::time::Duration;
 use bbws_aws::Backend;
 use bbws_core::auth::Actor;
 use bbws_core::idempotency::IdempotencyKey;
-use bbws_core::ids::{InstanceId, OperationId, TenantId};
+use bbws_core::ids::{BackupId, InstanceId, OperationId, TenantId};
+use bbws_core::instance::backup::Backup;
 use bbws_core::instance::{
     AuditReport, CloudMode, DeprovisionOptions, Instance, InstanceHealth, InstanceService,
     InstanceStatus, LifecycleRequest, Operation, ProvisioningEngine, StepStatus,
 };
 use bbws_core::tenant::Email;
 use bbws_core::{Error, ErrorCode};
+use bbws_lambda::api::instance_backups::BackupResponse;
 use bbws_lambda::api::instance_dto::{
     CreateInstanceRequest, InstanceHealthResponse, InstanceResponse, InstanceStatusResponse,
     OperationResponse, PlanResponse,
@@ -37,6 +39,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::output::Output;
 use crate::{BackendArgs, DataDirArg};
+
+mod update;
 
 #[derive(Debug, clap::Args)]
 pub struct InstanceArgs {
@@ -138,6 +142,12 @@ enum InstanceCommand {
         tenant_id: String,
         instance_id: String,
     },
+    /// Show one page of an instance's container logs (CloudWatch Logs), oldest first.
+    Logs(crate::instance_identity_logs::LogsArgs),
+    /// Show an instance's Cognito pool: ids, domain, password policy, MFA (never the secret).
+    Identity(crate::instance_identity_logs::IdentityArgs),
+    /// Change an ACTIVE instance's password policy and/or MFA and run it here.
+    ConfigureIdentity(crate::instance_identity_logs::ConfigureIdentityArgs),
     /// List a tenant's instances.
     List { tenant_id: String },
     /// Show an operation: status, steps, progress, failure reason.
@@ -192,6 +202,35 @@ enum InstanceCommand {
         #[arg(long)]
         idempotency_key: Option<String>,
     },
+    /// Update an ACTIVE instance to a new image, WordPress version or tier (a new task
+    /// definition revision, rolled out with zero downtime) and run it here.
+    Update(update::UpdateArgs),
+    /// Back up an ACTIVE, SUSPENDED or PARKED instance (database dump and files to S3) and run
+    /// it here; prints the operation, whose backupId names the backup.
+    Backup {
+        tenant_id: String,
+        instance_id: String,
+        /// A note shown in the list (at most 500 characters).
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
+    /// List an instance's backups, newest first.
+    Backups {
+        tenant_id: String,
+        instance_id: String,
+    },
+    /// Restore an ACTIVE instance from one of its COMPLETED backups and run it here: stopped,
+    /// a pre-restore backup taken, the backup replayed, started again.
+    Restore {
+        tenant_id: String,
+        instance_id: String,
+        /// The backup to replay (backup-{uuid}), from `bbws instance backups`.
+        backup_id: String,
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
     /// Find orphans, untracked databases and drift in the environment's cloud.
     ///
     /// Reconciles every object tagged `bbws:environment` = ENVIRONMENT with a `bbws:tenant-id`
@@ -224,7 +263,7 @@ For cron: `bbws instance audit --quiet` prints nothing when clean."
     },
 }
 
-fn table(header: &[&str]) -> Table {
+pub(crate) fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_BORDERS_ONLY)
         .set_content_arrangement(ContentArrangement::Dynamic)
@@ -232,7 +271,7 @@ fn table(header: &[&str]) -> Table {
     t
 }
 
-fn json_out(v: &impl serde::Serialize) {
+pub(crate) fn json_out(v: &impl serde::Serialize) {
     match serde_json::to_string_pretty(v) {
         Ok(s) => println!("{s}"),
         Err(e) => eprintln!("error: cannot render JSON: {e}"),
@@ -256,6 +295,8 @@ fn print_instance(out: Output, i: &Instance) {
         ("tier", Some(r.tier.clone())),
         ("cpu/memory", Some(format!("{}/{}", r.cpu, r.memory))),
         ("desiredCount", Some(r.desired_count.to_string())),
+        ("wordpressVersion", Some(r.wordpress_version.clone())),
+        ("containerImage", r.container_image.clone()),
         ("resourceKey", Some(r.resource_key.clone())),
         ("domain", Some(r.domain.clone())),
         ("operation", r.current_operation_id.clone()),
@@ -339,6 +380,35 @@ fn print_health(out: Output, h: &InstanceHealth) {
             c.status.clone(),
             c.reason.clone(),
             c.resource.clone().unwrap_or_default(),
+        ]);
+    }
+    println!("{t}");
+}
+
+fn print_backups(out: Output, items: &[Backup]) {
+    if out == Output::Json {
+        let list: Vec<BackupResponse> = items.iter().map(BackupResponse::from).collect();
+        json_out(&list);
+        return;
+    }
+    let mut t = table(&[
+        "BACKUP",
+        "STATUS",
+        "REASON",
+        "CREATED",
+        "EXPIRES",
+        "DESCRIPTION",
+    ]);
+    for b in items {
+        t.add_row(vec![
+            b.id.to_string(),
+            b.status.to_string(),
+            b.reason.as_str().to_owned(),
+            b.created_at.to_string(),
+            b.expires_at.to_string(),
+            b.description
+                .as_ref()
+                .map_or_else(String::new, |d| d.as_str().to_owned()),
         ]);
     }
     println!("{t}");
@@ -551,7 +621,7 @@ async fn run_with_progress(
     result
 }
 
-async fn run_accepted(
+pub(crate) async fn run_accepted(
     svc: &InstanceService,
     backend: &Backend,
     actor: &Actor,
@@ -720,6 +790,16 @@ pub async fn run(args: InstanceArgs) -> Result<ExitCode, Error> {
                 .await?;
             print_health(out, &h);
         }
+        InstanceCommand::Logs(a) => {
+            crate::instance_identity_logs::logs(&svc, &actor, out, &a).await?;
+        }
+        InstanceCommand::Identity(a) => {
+            crate::instance_identity_logs::identity(&svc, &actor, out, &a).await?;
+        }
+        InstanceCommand::ConfigureIdentity(a) => {
+            crate::instance_identity_logs::configure_identity(&svc, &backend, &actor, out, a)
+                .await?;
+        }
         InstanceCommand::List { tenant_id } => {
             print_instances(out, &svc.list(&actor, &tenant(&tenant_id)?).await?);
         }
@@ -794,6 +874,66 @@ pub async fn run(args: InstanceArgs) -> Result<ExitCode, Error> {
                 idempotency_key,
             )
             .await?;
+        }
+        InstanceCommand::Update(args) => {
+            Box::pin(update::run(&svc, &backend, &actor, out, args)).await?;
+        }
+        InstanceCommand::Backup {
+            tenant_id,
+            instance_id,
+            description,
+            idempotency_key,
+        } => {
+            let accepted = svc
+                .request_backup(
+                    &actor,
+                    &tenant(&tenant_id)?,
+                    &instance(&instance_id)?,
+                    description.as_deref(),
+                    key(idempotency_key)?.as_ref(),
+                )
+                .await?;
+            let op = &accepted.value.operation;
+            eprintln!(
+                "accepted: backup {} operation {}",
+                op.backup_id.map(|b| b.to_string()).unwrap_or_default(),
+                op.id
+            );
+            run_accepted(&svc, &backend, &actor, out, op).await?;
+        }
+        InstanceCommand::Backups {
+            tenant_id,
+            instance_id,
+        } => {
+            let list = svc
+                .backups(&actor, &tenant(&tenant_id)?, &instance(&instance_id)?)
+                .await?;
+            print_backups(out, &list);
+        }
+        InstanceCommand::Restore {
+            tenant_id,
+            instance_id,
+            backup_id,
+            idempotency_key,
+        } => {
+            let accepted = svc
+                .request_restore(
+                    &actor,
+                    &tenant(&tenant_id)?,
+                    &instance(&instance_id)?,
+                    &backup_id.parse::<BackupId>()?,
+                    key(idempotency_key)?.as_ref(),
+                )
+                .await?;
+            let op = &accepted.value.operation;
+            eprintln!(
+                "accepted: restore of {backup_id} operation {} (pre-restore backup {})",
+                op.id,
+                op.safety_backup_id
+                    .map(|b| b.to_string())
+                    .unwrap_or_default()
+            );
+            run_accepted(&svc, &backend, &actor, out, op).await?;
         }
         InstanceCommand::Audit { quiet } => {
             let report = backend.instance_audit()?.run().await?;

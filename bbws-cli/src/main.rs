@@ -17,6 +17,7 @@
 
 mod data_dir;
 mod instance;
+mod instance_identity_logs;
 mod org;
 mod output;
 mod serve;

@@ -56,6 +56,11 @@ pub enum ErrorCode {
     ScaleLimitExceeded,
     CloudUnavailable,
     ArchiveFailed,
+    /// `BACKUP_NOT_FOUND`: no backup with that id for the tenant.
+    BackupNotFound,
+    /// `BACKUP_NOT_RESTORABLE`: the backup belongs to another instance, is not complete, or has
+    /// expired.
+    BackupNotRestorable,
     /// `PROV-001`: the EFS access point could not be provisioned.
     ProvEfs,
     /// `PROV-002`: the database, its user or its secret could not be provisioned.
@@ -84,7 +89,7 @@ pub mod exit {
 
 impl ErrorCode {
     /// Every code, for documentation and exhaustive tests.
-    pub const ALL: [ErrorCode; 48] = [
+    pub const ALL: [ErrorCode; 50] = [
         Self::ValidationError,
         Self::Unauthorized,
         Self::Forbidden,
@@ -127,6 +132,8 @@ impl ErrorCode {
         Self::ScaleLimitExceeded,
         Self::CloudUnavailable,
         Self::ArchiveFailed,
+        Self::BackupNotFound,
+        Self::BackupNotRestorable,
         Self::ProvEfs,
         Self::ProvDatabase,
         Self::ProvEcs,
@@ -137,12 +144,14 @@ impl ErrorCode {
 
     /// The codes of the instance domain (digest 2.7 §1.5 and the operational `PROV-*` codes of
     /// LLD §15.1), also in [`Self::ALL`].
-    pub const INSTANCE: [ErrorCode; 11] = [
+    pub const INSTANCE: [ErrorCode; 13] = [
         Self::InstanceNotFound,
         Self::OperationNotFound,
         Self::ScaleLimitExceeded,
         Self::CloudUnavailable,
         Self::ArchiveFailed,
+        Self::BackupNotFound,
+        Self::BackupNotRestorable,
         Self::ProvEfs,
         Self::ProvDatabase,
         Self::ProvEcs,
@@ -388,6 +397,18 @@ impl ErrorCode {
                 "CloudUnavailableError",
             ),
             Self::ArchiveFailed => ("ARCHIVE_FAILED", 500, exit::INTERNAL, "ArchiveFailedError"),
+            Self::BackupNotFound => (
+                "BACKUP_NOT_FOUND",
+                404,
+                exit::NOT_FOUND,
+                "BackupNotFoundError",
+            ),
+            Self::BackupNotRestorable => (
+                "BACKUP_NOT_RESTORABLE",
+                422,
+                exit::INVALID_STATE,
+                "BackupNotRestorableError",
+            ),
             Self::ProvEfs => ("PROV-001", 500, exit::INTERNAL, "EfsProvisioningError"),
             Self::ProvDatabase => ("PROV-002", 500, exit::INTERNAL, "DatabaseProvisioningError"),
             Self::ProvEcs => ("PROV-003", 500, exit::INTERNAL, "EcsProvisioningError"),

@@ -124,6 +124,12 @@ prefixed_id!(
     "op-",
     "operationId"
 );
+prefixed_id!(
+    /// `backup-{uuid}`: a backup of an instance's database and files (digest 2.7 §2.4).
+    BackupId,
+    "backup-",
+    "backupId"
+);
 
 #[cfg(test)]
 mod tests {

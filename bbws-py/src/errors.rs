@@ -112,6 +112,8 @@ code_exceptions! {
     InstanceNotFoundError(BusinessException): "404 INSTANCE_NOT_FOUND.";
     OperationNotFoundError(BusinessException): "404 OPERATION_NOT_FOUND.";
     ScaleLimitExceededError(BusinessException): "422 SCALE_LIMIT_EXCEEDED: desired count out of 2-10 (1-10 in DEV).";
+    BackupNotFoundError(BusinessException): "404 BACKUP_NOT_FOUND.";
+    BackupNotRestorableError(BusinessException): "422 BACKUP_NOT_RESTORABLE: another instance's, unfinished or expired backup.";
     DynamoDbError(UnexpectedException): "500 DYNAMODB_ERROR.";
     EventBridgeError(UnexpectedException): "500 EVENTBRIDGE_ERROR.";
     StorageError(UnexpectedException): "500 STORAGE_ERROR.";

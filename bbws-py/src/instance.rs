@@ -1,6 +1,7 @@
 //! `bbws.InstanceService`: a tenant's WordPress instances for Python (digest 2.7: C1–C3, C5,
-//! C20, the retry of a failed provisioning, the `dryRun` plans), opened like `bbws.TenantService`,
-//! taking the caller's claims and returning dicts in the API's camelCase shapes.
+//! C6–C12, C15–C21, the retry of a failed provisioning, the `dryRun` plans), opened like
+//! `bbws.TenantService`, taking the caller's claims and returning dicts in the API's camelCase
+//! shapes.
 //!
 //! Accepting work and running it are two calls, as in the deployed system: `request_provisioning`
 //! / `request_deprovisioning` / `retry_provisioning` accept an operation (the 202 body of the API)
@@ -12,15 +13,24 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use bbws_core::auth::Actor;
 use bbws_core::idempotency::IdempotencyKey;
-use bbws_core::ids::{InstanceId, OperationId};
-use bbws_core::instance::{Accepted, LedgerEntry, LifecycleRequest, NewInstance, Operation};
+use bbws_core::ids::{BackupId, InstanceId, OperationId, TenantId};
+use bbws_core::instance::{
+    Accepted, LedgerEntry, LifecycleRequest, LogQuery, NewInstance, Operation,
+};
 use bbws_core::{Error, ErrorCode};
 use bbws_lambda::api::extract::parse_json;
+use bbws_lambda::api::instance_backups::{BackupAcceptedResponse, BackupResponse};
 use bbws_lambda::api::instance_dto::{
     AcceptedResponse, CreateInstanceRequest, InstanceHealthResponse, InstanceListResponse,
     InstanceResponse, InstanceStatusResponse, OperationResponse, PlanResponse, deprovision_options,
 };
+use bbws_lambda::api::instance_identity::{
+    ConfigureIdentityRequest, IDENTITY_ACCEPTED, IdentityResponse,
+};
+use bbws_lambda::api::instance_logs::InstanceLogsResponse;
+use bbws_lambda::api::instance_update::{UPDATE_ACCEPTED, UpdateInstanceRequest};
 use bbws_lambda::api::instances::{DEPROVISIONING_ACCEPTED, PROVISIONING_ACCEPTED};
 use pyo3::prelude::*;
 use serde::Serialize;
@@ -40,6 +50,20 @@ pub struct PyInstanceService {
 fn instance_id(raw: &str) -> Result<InstanceId, Error> {
     raw.parse::<InstanceId>()
         .map_err(|_| Error::field("instanceId", "Invalid instance ID format"))
+}
+
+/// The caller and the instance a method names, parsed.
+fn target(
+    py: Python<'_>,
+    claims: &Bound<'_, PyAny>,
+    tenant_id: &str,
+    instance_id: &str,
+) -> Result<(Actor, TenantId, InstanceId), Failure> {
+    Ok((
+        actor(py, claims)?,
+        service::tenant_id(tenant_id)?,
+        self::instance_id(instance_id)?,
+    ))
 }
 
 fn operation_id(raw: &str) -> Result<OperationId, Error> {
@@ -221,9 +245,7 @@ impl PyInstanceService {
         tenant_id: &str,
         instance_id: &str,
     ) -> Result<Bound<'py, PyAny>, Failure> {
-        let actor = actor(py, claims)?;
-        let tenant = service::tenant_id(tenant_id)?;
-        let id = self::instance_id(instance_id)?;
+        let (actor, tenant, id) = target(py, claims, tenant_id, instance_id)?;
         let a = self.call(py, true, move |o| async move {
             o.instances.retry_provisioning(&actor, &tenant, &id).await
         })?;
@@ -246,9 +268,7 @@ impl PyInstanceService {
         reason: Option<String>,
         idempotency_key: Option<&str>,
     ) -> Result<Bound<'py, PyAny>, Failure> {
-        let actor = actor(py, claims)?;
-        let tenant = service::tenant_id(tenant_id)?;
-        let id = self::instance_id(instance_id)?;
+        let (actor, tenant, id) = target(py, claims, tenant_id, instance_id)?;
         let options = deprovision_options(archive_data, reason)?;
         let key = key(idempotency_key)?;
         let created = self.call(py, true, move |o| async move {
@@ -278,9 +298,7 @@ impl PyInstanceService {
         desired_count: Option<i64>,
         idempotency_key: Option<&str>,
     ) -> Result<Bound<'py, PyAny>, Failure> {
-        let actor = actor(py, claims)?;
-        let tenant = service::tenant_id(tenant_id)?;
-        let id = self::instance_id(instance_id)?;
+        let (actor, tenant, id) = target(py, claims, tenant_id, instance_id)?;
         let req = LifecycleRequest::parse(action, reason, desired_count)?;
         let message = format!("Instance {} accepted", req.operation_type());
         let key = key(idempotency_key)?;
@@ -292,6 +310,120 @@ impl PyInstanceService {
         accepted(py, &created.value, &message)
     }
 
+    /// Accepts a rolling update of an ACTIVE instance (the API's `PUT …/instances/{instanceId}`):
+    /// a new `container_image` (`repository[:tag][@sha256:digest]`, wins for the image),
+    /// `wordpress_version` (`latest`, `6.4`, `6.4.2`; alone it selects the platform's image of
+    /// that version) and/or `tier` (the new revision gets its CPU and memory); at least one.
+    /// `if_match` is the instance `version` the change is based on (another is
+    /// `VersionConflictError`). Returns the 202 body with the `UPDATE` operation; run it with
+    /// `run(operationId)`. An update that changes nothing is already COMPLETED. Not ACTIVE:
+    /// `InvalidStatusTransitionError`; another operation of the instance still running:
+    /// `ConflictError`; a bad value: `ValidationError` naming the field.
+    #[pyo3(signature = (claims, tenant_id, instance_id, container_image = None, wordpress_version = None, tier = None, if_match = None, idempotency_key = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn update<'py>(
+        &self,
+        py: Python<'py>,
+        claims: &Bound<'py, PyAny>,
+        tenant_id: &str,
+        instance_id: &str,
+        container_image: Option<String>,
+        wordpress_version: Option<String>,
+        tier: Option<String>,
+        if_match: Option<u64>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Bound<'py, PyAny>, Failure> {
+        let (actor, tenant, id) = target(py, claims, tenant_id, instance_id)?;
+        let update = UpdateInstanceRequest {
+            container_image,
+            wordpress_version,
+            tier,
+        }
+        .parse()?;
+        let key = key(idempotency_key)?;
+        let created = self.call(py, true, move |o| async move {
+            o.instances
+                .request_update(&actor, &tenant, &id, update, if_match, key.as_ref())
+                .await
+        })?;
+        accepted(py, &created.value, UPDATE_ACCEPTED)
+    }
+
+    /// Accepts a backup of an ACTIVE, SUSPENDED or PARKED instance (the API's `POST …/backup`):
+    /// the 202 body with `backupId`; run it with `run(operationId)`.
+    #[pyo3(signature = (claims, tenant_id, instance_id, description = None, idempotency_key = None))]
+    fn request_backup<'py>(
+        &self,
+        py: Python<'py>,
+        claims: &Bound<'py, PyAny>,
+        tenant_id: &str,
+        instance_id: &str,
+        description: Option<String>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Bound<'py, PyAny>, Failure> {
+        let (actor, tenant, id) = target(py, claims, tenant_id, instance_id)?;
+        let key = key(idempotency_key)?;
+        let created = self.call(py, true, move |o| async move {
+            o.instances
+                .request_backup(&actor, &tenant, &id, description.as_deref(), key.as_ref())
+                .await
+        })?;
+        let a = &created.value;
+        convert::serialize(
+            py,
+            &BackupAcceptedResponse {
+                backup_id: a
+                    .operation
+                    .backup_id
+                    .map(|b| b.to_string())
+                    .unwrap_or_default(),
+                accepted: AcceptedResponse::new(a, "Instance BACKUP accepted"),
+            },
+        )
+    }
+
+    /// The instance's backups, newest first (the API's `GET …/backups` items).
+    fn backups<'py>(
+        &self,
+        py: Python<'py>,
+        claims: &Bound<'py, PyAny>,
+        tenant_id: &str,
+        instance_id: &str,
+    ) -> Result<Bound<'py, PyAny>, Failure> {
+        let (actor, tenant, id) = target(py, claims, tenant_id, instance_id)?;
+        let list = self.call(py, false, move |o| async move {
+            o.instances.backups(&actor, &tenant, &id).await
+        })?;
+        let items: Vec<BackupResponse> = list.iter().map(BackupResponse::from).collect();
+        convert::serialize(py, &items)
+    }
+
+    /// Accepts a restore of an ACTIVE instance from one of its COMPLETED backups (the API's
+    /// `POST …/restore`); run it with `run(operationId)`. An unknown backup raises
+    /// `BackupNotFoundError`, another instance's or an unfinished one `BackupNotRestorableError`.
+    #[pyo3(signature = (claims, tenant_id, instance_id, backup_id, idempotency_key = None))]
+    fn request_restore<'py>(
+        &self,
+        py: Python<'py>,
+        claims: &Bound<'py, PyAny>,
+        tenant_id: &str,
+        instance_id: &str,
+        backup_id: &str,
+        idempotency_key: Option<&str>,
+    ) -> Result<Bound<'py, PyAny>, Failure> {
+        let (actor, tenant, id) = target(py, claims, tenant_id, instance_id)?;
+        let backup = backup_id
+            .parse::<BackupId>()
+            .map_err(|_| Error::field("backupId", "backupId must be backup-{uuid}"))?;
+        let key = key(idempotency_key)?;
+        let created = self.call(py, true, move |o| async move {
+            o.instances
+                .request_restore(&actor, &tenant, &id, &backup, key.as_ref())
+                .await
+        })?;
+        accepted(py, &created.value, "Instance RESTORE accepted")
+    }
+
     /// An instance (GET …/instances/{instanceId}).
     fn get<'py>(
         &self,
@@ -300,9 +432,7 @@ impl PyInstanceService {
         tenant_id: &str,
         instance_id: &str,
     ) -> Result<Bound<'py, PyAny>, Failure> {
-        let actor = actor(py, claims)?;
-        let tenant = service::tenant_id(tenant_id)?;
-        let id = self::instance_id(instance_id)?;
+        let (actor, tenant, id) = target(py, claims, tenant_id, instance_id)?;
         let i = self.call(py, false, move |o| async move {
             o.instances.get(&actor, &tenant, &id).await
         })?;
@@ -318,9 +448,7 @@ impl PyInstanceService {
         tenant_id: &str,
         instance_id: &str,
     ) -> Result<Bound<'py, PyAny>, Failure> {
-        let actor = actor(py, claims)?;
-        let tenant = service::tenant_id(tenant_id)?;
-        let id = self::instance_id(instance_id)?;
+        let (actor, tenant, id) = target(py, claims, tenant_id, instance_id)?;
         let s = self.call(py, false, move |o| async move {
             o.instances.status(&actor, &tenant, &id).await
         })?;
@@ -335,13 +463,82 @@ impl PyInstanceService {
         tenant_id: &str,
         instance_id: &str,
     ) -> Result<Bound<'py, PyAny>, Failure> {
-        let actor = actor(py, claims)?;
-        let tenant = service::tenant_id(tenant_id)?;
-        let id = self::instance_id(instance_id)?;
+        let (actor, tenant, id) = target(py, claims, tenant_id, instance_id)?;
         let h = self.call(py, false, move |o| async move {
             o.instances.health(&actor, &tenant, &id).await
         })?;
         convert::serialize(py, &InstanceHealthResponse::from(&h))
+    }
+
+    /// One page of the containers' logs, oldest first (GET …/instances/{instanceId}/logs):
+    /// `{entries: [{timestamp, message, logStream}], count, startTime, endTime, nextToken?,
+    /// moreAvailable, _links}`. Times are RFC 3339 (default: the hour before `end_time`, which
+    /// defaults to now); `limit` 1–1000 (default 100); `next_token` from the previous page holds
+    /// its window. An instance that never ran has none (an empty page); otherwise needs a live
+    /// cloud: on the local backends `CloudUnavailableError`.
+    #[pyo3(signature = (claims, tenant_id, instance_id, start_time = None, end_time = None, limit = None, next_token = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn logs<'py>(
+        &self,
+        py: Python<'py>,
+        claims: &Bound<'py, PyAny>,
+        tenant_id: &str,
+        instance_id: &str,
+        start_time: Option<&str>,
+        end_time: Option<&str>,
+        limit: Option<i64>,
+        next_token: Option<&str>,
+    ) -> Result<Bound<'py, PyAny>, Failure> {
+        let (actor, tenant, id) = target(py, claims, tenant_id, instance_id)?;
+        let limit = limit.map(|n| n.to_string());
+        let query = LogQuery::parse(start_time, end_time, limit.as_deref(), next_token)?;
+        let page = self.call(py, false, move |o| async move {
+            o.instances.logs(&actor, &tenant, &id, query).await
+        })?;
+        convert::serialize(py, &InstanceLogsResponse::from(&page))
+    }
+
+    /// The instance's Cognito pool read live (GET …/instances/{instanceId}/identity): ids,
+    /// domain, password policy, `mfaConfiguration` (OFF/OPTIONAL/REQUIRED); never the client
+    /// secret. No pool is `ConflictError`; on the local backends `CloudUnavailableError`.
+    fn identity<'py>(
+        &self,
+        py: Python<'py>,
+        claims: &Bound<'py, PyAny>,
+        tenant_id: &str,
+        instance_id: &str,
+    ) -> Result<Bound<'py, PyAny>, Failure> {
+        let (actor, tenant, id) = target(py, claims, tenant_id, instance_id)?;
+        let c = self.call(py, false, move |o| async move {
+            o.instances.identity(&actor, &tenant, &id).await
+        })?;
+        convert::serialize(py, &IdentityResponse::from(&c))
+    }
+
+    /// Accepts a change of the pool's password policy and/or MFA (the API's `PUT …/identity`;
+    /// `body` as its JSON: `{passwordPolicy?: {minimumLength?, requireUppercase?, ...},
+    /// mfaConfiguration?}`). Returns the 202 body with a `CONFIGURE_IDENTITY` operation; run it
+    /// with `run(operationId)`. Only an ACTIVE instance (`InvalidStatusTransitionError`).
+    #[pyo3(signature = (claims, tenant_id, instance_id, body, idempotency_key = None))]
+    fn request_identity_configuration<'py>(
+        &self,
+        py: Python<'py>,
+        claims: &Bound<'py, PyAny>,
+        tenant_id: &str,
+        instance_id: &str,
+        body: &Bound<'py, PyAny>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Bound<'py, PyAny>, Failure> {
+        let (actor, tenant, id) = target(py, claims, tenant_id, instance_id)?;
+        let change =
+            parse_json::<ConfigureIdentityRequest>(&convert::body_bytes(py, body)?)?.parse()?;
+        let key = key(idempotency_key)?;
+        let created = self.call(py, true, move |o| async move {
+            o.instances
+                .request_identity_configuration(&actor, &tenant, &id, change, key.as_ref())
+                .await
+        })?;
+        accepted(py, &created.value, IDENTITY_ACCEPTED)
     }
 
     /// A tenant's instances, oldest first (GET /v1.0/tenants/{tenantId}/instances):
@@ -387,9 +584,7 @@ impl PyInstanceService {
         tenant_id: &str,
         instance_id: &str,
     ) -> Result<Bound<'py, PyAny>, Failure> {
-        let actor = actor(py, claims)?;
-        let tenant = service::tenant_id(tenant_id)?;
-        let id = self::instance_id(instance_id)?;
+        let (actor, tenant, id) = target(py, claims, tenant_id, instance_id)?;
         let entries = self.call(py, false, move |o| async move {
             o.instances.ledger(&actor, &tenant, &id).await
         })?;
@@ -407,9 +602,7 @@ impl PyInstanceService {
         tenant_id: &str,
         instance_id: &str,
     ) -> Result<Bound<'py, PyAny>, Failure> {
-        let actor = actor(py, claims)?;
-        let tenant = service::tenant_id(tenant_id)?;
-        let id = self::instance_id(instance_id)?;
+        let (actor, tenant, id) = target(py, claims, tenant_id, instance_id)?;
         let files = self.call(py, false, move |o| async move {
             o.instances.terraform(&actor, &tenant, &id).await
         })?;
@@ -448,9 +641,7 @@ impl PyInstanceService {
         archive_data: bool,
         reason: Option<String>,
     ) -> Result<Bound<'py, PyAny>, Failure> {
-        let actor = actor(py, claims)?;
-        let tenant = service::tenant_id(tenant_id)?;
-        let id = self::instance_id(instance_id)?;
+        let (actor, tenant, id) = target(py, claims, tenant_id, instance_id)?;
         let options = deprovision_options(archive_data, reason)?;
         let plan = self.call(py, false, move |o| async move {
             o.instances

@@ -387,6 +387,63 @@ def test_lifecycle_changes_check_the_state_the_reason_and_the_bounds(
     assert inst.get(ADMIN, tenant_id, a["instanceId"])["status"] == "FAILED"
 
 
+def test_an_update_checks_the_values_the_version_and_the_state_before_accepting(
+    inst: bbws.InstanceService, tenant_id: str
+) -> None:
+    a = inst.request_provisioning(ADMIN, tenant_id, {"resourceKey": "acme"})
+    iid = a["instanceId"]
+    assert inst.get(ADMIN, tenant_id, iid)["containerImage"] == "dev-wordpress:latest"
+    with pytest.raises(bbws.CloudUnavailableError):
+        inst.run(a["operationId"])
+    # Every bad value is named; nothing at all is a bad body.
+    with pytest.raises(bbws.ValidationError) as err:
+        inst.update(ADMIN, tenant_id, iid, container_image="Not An Image", wordpress_version="six", tier="HUGE")
+    assert fields_of(err.value) == ["containerImage", "wordpressVersion", "tier"]
+    with pytest.raises(bbws.ValidationError) as err:
+        inst.update(ADMIN, tenant_id, iid)
+    assert fields_of(err.value) == ["body"]
+    # The version the change is based on must be the current one.
+    current = inst.get(ADMIN, tenant_id, iid)["version"]
+    with pytest.raises(bbws.VersionConflictError):
+        inst.update(ADMIN, tenant_id, iid, wordpress_version="6.4", if_match=current - 1)
+    # The refused provisioning left the instance FAILED: only an ACTIVE one is updated.
+    with pytest.raises(bbws.InvalidStatusTransitionError) as err:
+        inst.update(ADMIN, tenant_id, iid, wordpress_version="6.4", if_match=current)
+    assert err.value.details["currentStatus"] == "FAILED"
+    with pytest.raises(bbws.ForbiddenError):
+        inst.update(viewer_of(tenant_id), tenant_id, iid, tier="ENTERPRISE")
+    with pytest.raises(bbws.TenantNotFoundError):
+        inst.update(OUTSIDER, tenant_id, iid, tier="ENTERPRISE")
+    after = inst.get(ADMIN, tenant_id, iid)
+    assert after["version"] == current and after["status"] == "FAILED"
+    assert inst.operation(ADMIN, after["currentOperationId"])["type"] == "PROVISION"
+
+
+def test_backups_check_the_state_the_backup_and_the_caller(inst: bbws.InstanceService, tenant_id: str) -> None:
+    a = inst.request_provisioning(ADMIN, tenant_id, {"resourceKey": "acme"})
+    with pytest.raises(bbws.CloudUnavailableError):
+        inst.run(a["operationId"])
+    iid = a["instanceId"]
+    # A FAILED instance has nothing to back up or restore into.
+    with pytest.raises(bbws.InvalidStatusTransitionError) as err:
+        inst.request_backup(ADMIN, tenant_id, iid, description="before the upgrade")
+    assert err.value.details["currentStatus"] == "FAILED"
+    with pytest.raises(bbws.ValidationError) as err:
+        inst.request_backup(ADMIN, tenant_id, iid, description="x" * 501)
+    assert fields_of(err.value) == ["description"]
+    with pytest.raises(bbws.BackupNotFoundError) as missing:
+        inst.request_restore(ADMIN, tenant_id, iid, "backup-123e4567-e89b-12d3-a456-426614174000")
+    assert missing.value.code == "BACKUP_NOT_FOUND" and missing.value.http_status == 404
+    with pytest.raises(bbws.ValidationError) as err:
+        inst.request_restore(ADMIN, tenant_id, iid, "nightly")
+    assert fields_of(err.value) == ["backupId"]
+    with pytest.raises(bbws.ForbiddenError):
+        inst.request_backup(viewer_of(tenant_id), tenant_id, iid)
+    assert inst.backups(viewer_of(tenant_id), tenant_id, iid) == []
+    with pytest.raises(bbws.InstanceNotFoundError):
+        inst.backups(ADMIN, tenant_id, UNKNOWN_INSTANCE)
+
+
 def test_the_terraform_of_an_instance_names_what_the_engine_names(inst: bbws.InstanceService, tenant_id: str) -> None:
     a = inst.request_provisioning(ADMIN, tenant_id, {"tier": "PROFESSIONAL", "resourceKey": "acme"})
     files = inst.terraform(ADMIN, tenant_id, a["instanceId"])
@@ -436,6 +493,8 @@ def test_every_instance_error_code_has_its_exception_class() -> None:
         "SCALE_LIMIT_EXCEEDED": ("ScaleLimitExceededError", bbws.BusinessException),
         "CLOUD_UNAVAILABLE": ("CloudUnavailableError", bbws.UnexpectedException),
         "ARCHIVE_FAILED": ("ArchiveFailedError", bbws.UnexpectedException),
+        "BACKUP_NOT_FOUND": ("BackupNotFoundError", bbws.BusinessException),
+        "BACKUP_NOT_RESTORABLE": ("BackupNotRestorableError", bbws.BusinessException),
         "PROV-001": ("EfsProvisioningError", bbws.UnexpectedException),
         "PROV-002": ("DatabaseProvisioningError", bbws.UnexpectedException),
         "PROV-003": ("EcsProvisioningError", bbws.UnexpectedException),

@@ -261,6 +261,145 @@ impl Archive for S3Archive {
         let to = S3Location::parse(bucket, key)?;
         Ok(self.head(&to).await?.then(|| CloudResource::new(to.uri())))
     }
+
+    async fn restore_database(&self, database: &str, bucket: &str, key: &str) -> CloudResult<()> {
+        let db = DbName::parse(database)?;
+        let from = S3Location::parse(bucket, key)?;
+        let object = self
+            .s3
+            .get_object()
+            .bucket(&from.bucket)
+            .key(&from.key)
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, "GetObject", &e))?;
+        let bytes = object
+            .body
+            .collect()
+            .await
+            .map_err(|e| CloudError::transient(SERVICE, "GetObject", e.to_string()))?
+            .into_bytes();
+        let dump = read_dump(&bytes, &from)?;
+        let mut conn = self.mysql.admin().await?;
+        let res = replay_dump(&mut conn, &db, &dump).await;
+        let _ = conn.disconnect().await;
+        res
+    }
+
+    async fn restore_files(
+        &self,
+        _access_point_id: &str,
+        root_directory: &str,
+        bucket: &str,
+        key: &str,
+    ) -> CloudResult<()> {
+        let dir = TenantDir::parse(root_directory)?;
+        let from = S3Location::parse(bucket, key)?;
+        if !self.head(&from).await? {
+            return Err(CloudError::permanent(
+                SERVICE,
+                "HeadObject",
+                format!("the archive {} does not exist", from.uri()),
+            ));
+        }
+        self.runner
+            .run(&OneOffTask::RestoreFiles { dir, from })
+            .await
+    }
+}
+
+/// The first line of every dump [`dump_database`] writes.
+const DUMP_HEADER: &str = "-- bbws archive of database ";
+
+/// A dump object, un-gzipped and checked to be one of ours, before anything is dropped.
+fn read_dump(bytes: &[u8], from: &S3Location) -> CloudResult<String> {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(bytes), &mut text).map_err(
+        |e| {
+            CloudError::permanent(
+                SERVICE,
+                "GetObject",
+                format!("{} is not a readable gzip dump: {e}", from.uri()),
+            )
+        },
+    )?;
+    if !text.starts_with(DUMP_HEADER) {
+        return Err(CloudError::permanent(
+            SERVICE,
+            "GetObject",
+            format!("{} is not a database dump written by bbws", from.uri()),
+        ));
+    }
+    Ok(text)
+}
+
+/// Statements of a dump: each ends with `;` at the end of a line (values are rendered with
+/// their line breaks escaped, so an `INSERT` is one line), grouped into batches of about
+/// 1 MiB sent as multi-statement queries.
+fn dump_batches(dump: &str) -> Vec<String> {
+    const BATCH: usize = 1 << 20;
+    let mut batches = Vec::new();
+    let mut current = String::new();
+    let mut statement = String::new();
+    for line in dump.lines() {
+        if statement.is_empty() && (line.starts_with("--") || line.trim().is_empty()) {
+            continue;
+        }
+        statement.push_str(line);
+        statement.push('\n');
+        if line.ends_with(';') {
+            if !current.is_empty() && current.len() + statement.len() > BATCH {
+                batches.push(std::mem::take(&mut current));
+            }
+            current.push_str(&statement);
+            statement.clear();
+        }
+    }
+    current.push_str(&statement);
+    if !current.trim().is_empty() {
+        batches.push(current);
+    }
+    batches
+}
+
+/// Drops every table and view of `db`, then replays the dump into it.
+async fn replay_dump(conn: &mut Conn, db: &DbName, dump: &str) -> CloudResult<()> {
+    conn.query_drop(format!("USE {}", db.quoted()))
+        .await
+        .map_err(|e| dump_error("USE", &e))?;
+    let existing: Vec<(String, String)> = conn
+        .exec(
+            "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?",
+            (db.as_str(),),
+        )
+        .await
+        .map_err(|e| dump_error("SHOW TABLES", &e))?;
+    let mut drop = String::from("SET FOREIGN_KEY_CHECKS=0;\n");
+    for (table, kind) in existing {
+        let _ = writeln!(
+            drop,
+            "DROP {} IF EXISTS {};",
+            if kind == "VIEW" { "VIEW" } else { "TABLE" },
+            ident(&table)
+        );
+    }
+    conn.query_drop(drop)
+        .await
+        .map_err(|e| dump_error("DROP TABLE", &e))?;
+    // One commit per batch, not one per row: with autocommit every INSERT is its own
+    // transaction and its own log flush.
+    conn.query_drop("SET autocommit=0")
+        .await
+        .map_err(|e| dump_error("restore", &e))?;
+    for batch in dump_batches(dump) {
+        conn.query_drop(batch)
+            .await
+            .map_err(|e| dump_error("restore", &e))?;
+        conn.query_drop("COMMIT")
+            .await
+            .map_err(|e| dump_error("restore", &e))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -18,7 +18,8 @@ use aws_sdk_ecs::types::{
 };
 use bbws_core::instance::ports::{
     AutoscalingSpec, CloudError, CloudResource, CloudResult, Compute, ScalingBounds,
-    ServiceDeployment, ServiceSpec, ServiceStatus, ServiceTask, Tags, TaskDefinitionSpec,
+    ServiceDeployment, ServiceRollout, ServiceSpec, ServiceStatus, ServiceTask, Tags,
+    TaskDefinitionSpec,
 };
 use bbws_core::time::Timestamp;
 
@@ -650,6 +651,35 @@ impl Compute for AwsCompute {
             .send()
             .await
             .map_err(|e| classify(SERVICE, "UpdateService", &e))?;
+        Ok(())
+    }
+
+    async fn deploy_revision(&self, rollout: &ServiceRollout) -> CloudResult<()> {
+        let a = "UpdateService";
+        let percent = |n: u32| {
+            i32::try_from(n)
+                .map_err(|_| CloudError::permanent(SERVICE, a, "deployment percentage too large"))
+        };
+        self.ecs
+            .update_service()
+            .cluster(&rollout.cluster)
+            .service(&rollout.name)
+            .task_definition(&rollout.task_definition_arn)
+            .deployment_configuration(
+                DeploymentConfiguration::builder()
+                    .deployment_circuit_breaker(
+                        DeploymentCircuitBreaker::builder()
+                            .enable(true)
+                            .rollback(true)
+                            .build(),
+                    )
+                    .minimum_healthy_percent(percent(rollout.minimum_healthy_percent)?)
+                    .maximum_percent(percent(rollout.maximum_percent)?)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| classify(SERVICE, a, &e))?;
         Ok(())
     }
 

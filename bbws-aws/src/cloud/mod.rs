@@ -8,7 +8,9 @@
 //!   priority reservations (DynamoDB conditional puts);
 //! - [`ecs::AwsCompute`]: task definitions, services and ECS auto scaling;
 //! - [`health::AwsHealth`]: the health wait's look at ECS and the target group;
-//! - [`cognito::AwsIdentity`]: the tenant's user pool, MFA, domain, app client and groups;
+//! - [`cognito::AwsIdentity`]: the tenant's user pool, MFA, domain, app client and groups, and
+//!   its configuration (a read-modify-write of the pool, C19);
+//! - [`logs::AwsLogs`]: the containers' logs in CloudWatch Logs (C15);
 //! - [`archive::S3Archive`]: per-tenant database dumps and file archives in S3;
 //! - [`inventory::AwsTaggedInventory`]: the tenant objects of an environment by their tags
 //!   (`tag:GetResources`), for the orphan and drift audit;
@@ -28,6 +30,7 @@ pub mod efs;
 pub mod elb;
 pub mod health;
 pub mod inventory;
+pub mod logs;
 pub mod secrets;
 pub mod service_tags;
 pub mod settings;
@@ -131,6 +134,7 @@ pub struct Clients {
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
     pub s3: aws_sdk_s3::Client,
     pub tagging: aws_sdk_resourcegroupstagging::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
 }
 
 impl Clients {
@@ -149,6 +153,7 @@ impl Clients {
                     .build(),
             ),
             tagging: aws_sdk_resourcegroupstagging::Client::new(sdk),
+            logs: aws_sdk_cloudwatchlogs::Client::new(sdk),
         }
     }
 }
@@ -193,6 +198,7 @@ pub fn assemble(
             clients.elb.clone(),
         )),
         archive: Arc::new(archive::S3Archive::new(clients.s3.clone(), mysql, runner)),
+        logs: Arc::new(logs::AwsLogs::new(clients.logs.clone())),
         mode: CloudMode::Live,
         description: format!(
             "AWS {} (cluster {}, listener {})",

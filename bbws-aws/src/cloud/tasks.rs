@@ -102,6 +102,9 @@ pub enum OneOffTask {
     Purge(TenantDir),
     /// `tar -czf - -C /mnt/efs/tenant-{key} . | aws s3 cp - s3://…`.
     ArchiveFiles { dir: TenantDir, to: S3Location },
+    /// Downloads `s3://…`, lists it (a damaged archive stops here, before anything is deleted),
+    /// empties `/mnt/efs/tenant-{key}` and unpacks the archive into it.
+    RestoreFiles { dir: TenantDir, from: S3Location },
 }
 
 impl OneOffTask {
@@ -110,9 +113,16 @@ impl OneOffTask {
         let script = match self {
             Self::Purge(dir) => format!("rm -rf {MOUNT}{}", dir.as_str()),
             Self::ArchiveFiles { dir, to } => format!(
-                "set -o pipefail 2>/dev/null; mkdir -p {MOUNT}{d} && tar -czf - -C {MOUNT}{d} . | aws s3 cp - {uri}",
+                "(set -o pipefail) 2>/dev/null && set -o pipefail; mkdir -p {MOUNT}{d} && tar -czf - -C {MOUNT}{d} . | aws s3 cp - {uri}",
                 d = dir.as_str(),
                 uri = to.uri()
+            ),
+            Self::RestoreFiles { dir, from } => format!(
+                "set -e; f=$(mktemp); aws s3 cp {uri} \"$f\"; tar -tzf \"$f\" >/dev/null; \
+                 mkdir -p {MOUNT}{d}; find {MOUNT}{d} -mindepth 1 -delete; \
+                 tar -xzf \"$f\" -C {MOUNT}{d}; rm -f \"$f\"",
+                d = dir.as_str(),
+                uri = from.uri()
             ),
         };
         vec!["sh".to_owned(), "-c".to_owned(), script]
@@ -122,6 +132,7 @@ impl OneOffTask {
         match self {
             Self::Purge(_) => "purge",
             Self::ArchiveFiles { .. } => "archive-files",
+            Self::RestoreFiles { .. } => "restore-files",
         }
     }
 }

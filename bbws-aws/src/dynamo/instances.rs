@@ -11,6 +11,7 @@
 //! | ledger entry | `INSTANCE#{instanceId}` | `RESOURCE#{type}` | — |
 //! | ledger mirror (the tenant's resource inventory) | `TENANT#{tenantId}` | `RESOURCE#{type}#{name}` | — |
 //! | idempotency record | `IDEMPOTENCY#{scoped key}` | `IDEMPOTENCY` (+ numeric `ttl`) | — |
+//! | backup (§2.4, AP9) | `TENANT#{tenantId}#INSTANCE` | `BACKUP#{createdAt}#{backupId}` | — |
 //!
 //! The ledger is read by instance id (the port's access pattern: a run knows its instance), so its
 //! partition is the instance rather than the digest's `TENANT#{id}#INSTANCE`; instance ids are
@@ -22,7 +23,7 @@
 //! 3. Claim: put the active guard (`attribute_not_exists(PK) OR instanceId = :iid`) and the
 //!    resource-key guard (`attribute_not_exists(PK) OR tenantId = :tid`); Release: delete the
 //!    active guard while this instance holds it;
-//! 4. Put operation — `attribute_not_exists(PK)` or `version = :expected`;
+//! 4. Put operation — `attribute_not_exists(PK)` or `version = :expected`; put backup, likewise;
 //! 5. Put audit event; 6. put each outbox event, leased to this store (as tenant writes are).
 
 use async_trait::async_trait;
@@ -31,8 +32,9 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, CancellationReason, Delete, Put, ReturnValuesOnConditionCheckFailure,
     TransactWriteItem,
 };
-use bbws_core::error::{Error, Result};
-use bbws_core::ids::{InstanceId, OperationId, TenantId};
+use bbws_core::error::{Error, ErrorCode, Result};
+use bbws_core::ids::{BackupId, InstanceId, OperationId, TenantId};
+use bbws_core::instance::backup::{Backup, BackupDao, BackupRecord, BackupWrite};
 use bbws_core::instance::records::{
     InstanceIdempotencyRecord, InstanceRecord, LedgerRecord, OperationRecord,
 };
@@ -65,6 +67,31 @@ pub fn resource_key_pk(key: &str) -> String {
 
 pub fn operation_pk(id: &str) -> String {
     format!("OPERATION#{id}")
+}
+
+pub fn backup_pk(tenant: &str) -> String {
+    format!("TENANT#{tenant}#INSTANCE")
+}
+
+pub const BACKUP_PREFIX: &str = "BACKUP#";
+
+fn backup_item(b: &Backup) -> Result<Item> {
+    let rec = BackupRecord::from(b);
+    let mut item = to_item(&rec, "backup")?;
+    item.insert(PK.to_owned(), s(backup_pk(&rec.tenant_id)));
+    item.insert(SK.to_owned(), s(rec.sort_key()));
+    item.insert(keys::ENTITY_TYPE.to_owned(), s("BACKUP"));
+    Ok(item)
+}
+
+fn backup_refusal(w: &BackupWrite, current: Option<u64>) -> Error {
+    let id = w.backup.id.to_string();
+    versioned_refusal(
+        w.expect,
+        current,
+        || Error::conflict(format!("Backup {id} already exists")),
+        || Error::business(ErrorCode::BackupNotFound, format!("Backup {id} not found")),
+    )
 }
 
 pub fn ledger_pk(instance: &str) -> String {
@@ -138,6 +165,7 @@ enum Role {
     KeyGuard,
     Release,
     Operation,
+    Backup,
     Audit,
     Outbox,
 }
@@ -264,6 +292,13 @@ fn items(
             ow.expect,
         ))?);
         roles.push(Role::Operation);
+    }
+    if let Some(bw) = &w.backup {
+        items.push(with_put(versioned(
+            put(store, backup_item(&bw.backup)?),
+            bw.expect,
+        ))?);
+        roles.push(Role::Backup);
     }
 
     if let Some(audit) = &w.audit {
@@ -392,6 +427,9 @@ async fn cancelled(
                 operation_id: id.clone(),
             },
         ));
+    }
+    if let (Some(r), Some(bw)) = (failed(reasons, roles, Role::Backup), &w.backup) {
+        return Cancelled::Refused(backup_refusal(bw, r.item().and_then(version_of)));
     }
     let codes: Vec<&str> = reasons
         .iter()
@@ -693,5 +731,68 @@ impl LedgerDao for DynamoStore {
             .await
             .map_err(|e| sdk_error("TransactWriteItems (ledger)", &e))?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl BackupDao for DynamoStore {
+    /// One query of the tenant's backup partition (AP9), newest first.
+    async fn backups(&self, tenant: &TenantId, instance: &InstanceId) -> Result<Vec<Backup>> {
+        let mut out = self.tenant_backups(tenant).await?;
+        out.retain(|b| b.instance_id == *instance);
+        out.reverse();
+        Ok(out)
+    }
+
+    async fn backup(&self, tenant: &TenantId, id: &BackupId) -> Result<Option<Backup>> {
+        Ok(self
+            .tenant_backups(tenant)
+            .await?
+            .into_iter()
+            .find(|b| b.id == *id))
+    }
+
+    async fn write_backup(&self, write: BackupWrite) -> Result<()> {
+        let item = backup_item(&write.backup)?;
+        let key_ = key(
+            backup_pk(&write.backup.tenant_id.to_string()),
+            &BackupRecord::from(&write.backup).sort_key(),
+        );
+        let req = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        let req = match write.expect {
+            WriteExpect::Absent => req.condition_expression("attribute_not_exists(PK)"),
+            WriteExpect::Version(v) => req
+                .condition_expression("version = :expected")
+                .expression_attribute_values(":expected", n(v)),
+        };
+        let Err(e) = req.send().await else {
+            return Ok(());
+        };
+        if !matches!(
+            e.as_service_error(),
+            Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(_))
+        ) {
+            return Err(sdk_error("PutItem (backup)", &e));
+        }
+        let current = self
+            .get(key_, "backup")
+            .await?
+            .as_ref()
+            .and_then(version_of);
+        Err(backup_refusal(&write, current))
+    }
+}
+
+impl DynamoStore {
+    async fn tenant_backups(&self, tenant: &TenantId) -> Result<Vec<Backup>> {
+        self.query_all(backup_pk(&tenant.to_string()), BACKUP_PREFIX, "backups")
+            .await?
+            .into_iter()
+            .map(|i| from_item::<BackupRecord>(i, "backup")?.try_into())
+            .collect()
     }
 }

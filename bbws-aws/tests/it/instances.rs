@@ -144,6 +144,20 @@ pub(crate) struct World {
 }
 
 pub(crate) async fn world() -> World {
+    world_with(|clients, tasks| {
+        Arc::new(MotoTasks {
+            s3: clients.s3.clone(),
+            started: tasks,
+        })
+    })
+    .await
+}
+
+/// A [`World`] whose one-off tasks run on `runner` (given the clients and the log of started
+/// tasks).
+pub(crate) async fn world_with(
+    runner: impl FnOnce(&Clients, Arc<std::sync::Mutex<Vec<String>>>) -> Arc<dyn TaskRunner>,
+) -> World {
     let subject = Subject::dynamodb().await;
     let Resources::Dynamo(store) = subject.resources.clone() else {
         unreachable!("a DynamoDB subject")
@@ -180,10 +194,7 @@ pub(crate) async fn world() -> World {
     let sdk = sdk_config().await;
     let clients = Clients::new(&sdk, true);
     let tasks = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let runner = Arc::new(MotoTasks {
-        s3: clients.s3.clone(),
-        started: tasks.clone(),
-    });
+    let runner = runner(&clients, tasks.clone());
     let mut cloud: InstanceCloud = assemble(&clients, &settings, dynamodb, &table, runner);
     cloud.health = Arc::new(MotoHealth(AwsHealth::new(
         clients.ecs.clone(),

@@ -8,13 +8,18 @@
 //! `mariadb-server` (installed by `scripts/test` when missing). [`cloud_adapters`] checks each
 //! instance-cloud adapter on its own: find-or-create, resume lookups, repeated deletes, tags.
 //! [`audit`] runs the orphan and drift audit over an instance provisioned on moto and MariaDB.
+//! [`instance_update`] rolls an instance provisioned there onto new task definition revisions.
 
 mod audit;
+mod backup;
 mod cloud_adapters;
 mod contract;
 mod dynamo;
 mod eventbridge;
+mod identity;
+mod instance_update;
 mod instances;
+mod logs;
 mod mariadb;
 mod moto;
 mod org_aws;

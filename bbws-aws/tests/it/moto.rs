@@ -34,9 +34,14 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The project's virtualenv (`$BBWS_VENV`, else `<workspace>/.venv`).
+pub fn venv() -> PathBuf {
+    std::env::var_os("BBWS_VENV").map_or_else(|| workspace_root().join(".venv"), PathBuf::from)
+}
+
 fn start_moto() -> Moto {
     let root = workspace_root();
-    let venv = std::env::var_os("BBWS_VENV").map_or_else(|| root.join(".venv"), PathBuf::from);
+    let venv = venv();
     let python = venv.join("bin/python");
     assert!(
         venv.join("bin/moto_server").exists(),

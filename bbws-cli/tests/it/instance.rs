@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::support::{bbws, stdout};
 
-fn json(o: &std::process::Output) -> Value {
+pub(crate) fn json(o: &std::process::Output) -> Value {
     serde_json::from_str(&stdout(o)).unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(o)))
 }
 
@@ -123,7 +123,7 @@ fn provision_on_the_embedded_backend_is_refused_clearly_and_recorded() {
 }
 
 /// A tenant with a FAILED instance (the plan recorder refused its provisioning).
-fn failed_instance(d: &str) -> (String, String) {
+pub(crate) fn failed_instance(d: &str) -> (String, String) {
     let t = tenant(d);
     let out = bbws(&[
         "instance",
@@ -291,4 +291,41 @@ fn audit_without_a_live_cloud_is_refused_and_its_help_names_the_exit_status() {
     );
     let listed = stdout(&bbws(&["instance", "--help"]));
     assert!(listed.contains("audit"), "{listed}");
+}
+
+#[test]
+fn backup_commands_refuse_a_failed_instance_and_unknown_backups() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf-8 path");
+    let (t, i) = failed_instance(d);
+    let backup = bbws(&["instance", "backup", &t, &i, "--data-dir", d]);
+    let stderr = String::from_utf8_lossy(&backup.stderr).into_owned();
+    assert_eq!(backup.status.code(), Some(7), "{stderr}");
+    assert!(stderr.contains("INVALID_STATUS_TRANSITION"), "{stderr}");
+    let restore = bbws(&[
+        "instance",
+        "restore",
+        &t,
+        &i,
+        "backup-123e4567-e89b-12d3-a456-426614174000",
+        "--data-dir",
+        d,
+    ]);
+    let stderr = String::from_utf8_lossy(&restore.stderr).into_owned();
+    assert_eq!(restore.status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains("BACKUP_NOT_FOUND"), "{stderr}");
+    let bad = bbws(&["instance", "restore", &t, &i, "nightly", "--data-dir", d]);
+    assert_eq!(
+        bad.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let list = bbws(&["instance", "backups", &t, &i, "--data-dir", d, "-o", "json"]);
+    assert!(
+        list.status.success(),
+        "{}",
+        String::from_utf8_lossy(&list.stderr)
+    );
+    assert_eq!(json(&list), serde_json::json!([]));
 }

@@ -6,6 +6,8 @@ mod audit;
 mod cli;
 mod dynamodb;
 mod instance;
+mod instance_identity_logs;
+mod instance_update;
 #[path = "../../../bbws-aws/tests/it/mariadb.rs"]
 mod mariadb;
 #[path = "../../../bbws-aws/tests/it/moto.rs"]

@@ -249,6 +249,7 @@ impl EcsEventHandler {
         };
         self.store
             .write_instance(InstanceWrite {
+                backup: None,
                 instance: next,
                 expect: WriteExpect::Version(current.version),
                 guard: InstanceGuard::Keep,

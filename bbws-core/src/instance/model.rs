@@ -51,6 +51,10 @@ pub struct Instance {
     pub task_size: TaskSize,
     pub desired_count: DesiredCount,
     pub wordpress_version: String,
+    /// The container image the service runs, as its task definition names it. `None` for an
+    /// instance stored before the image was recorded: it runs the platform's image of its
+    /// WordPress version ([`Self::image`]).
+    pub container_image: Option<String>,
     pub opportunity: Option<OpportunityId>,
     /// The host the listener rule routes (`{key}.{DOMAIN_SUFFIX}`).
     pub domain: String,
@@ -107,6 +111,7 @@ impl Instance {
             task_size: req.task_size.unwrap_or_else(|| req.tier.task_size()),
             desired_count: req.desired_count,
             wordpress_version: req.wordpress_version,
+            container_image: None,
             opportunity: req.opportunity,
             domain,
             resources: BTreeMap::new(),
@@ -144,6 +149,14 @@ impl Instance {
         };
         next.version += 1;
         Ok(next)
+    }
+
+    /// The image the service runs: the recorded one, else the platform's image of the
+    /// instance's WordPress version (`{image_repository}:{wordpress_version}`).
+    pub fn image(&self, image_repository: &str) -> String {
+        self.container_image
+            .clone()
+            .unwrap_or_else(|| format!("{image_repository}:{}", self.wordpress_version))
     }
 
     /// `https://{domain}`.

@@ -213,11 +213,22 @@ impl PlatformConfig {
             | S::PauseAutoscaling
             | S::ResumeAutoscaling
             | S::UpdateDesiredCount
-            | S::ForceDeployment => 60,
+            | S::ForceDeployment
+            | S::StopService
+            | S::StartService
+            | S::ConfigurePasswordPolicy
+            | S::ConfigureMfa
+            | S::RegisterRevision
+            | S::DeployRevision => 60,
             // The suspend drain (LLD §5: waiter 10 s × 12) among them.
             S::Cognito | S::Database | S::DeleteResources | S::WaitDrained => 120,
-            S::ArchiveDatabase | S::ArchiveFiles => 300,
-            S::Service | S::HealthWait => 600,
+            S::ArchiveDatabase
+            | S::ArchiveFiles
+            | S::BackupDatabase
+            | S::BackupFiles
+            | S::RestoreDatabase
+            | S::RestoreFiles => 300,
+            S::Service | S::HealthWait | S::WaitDeployment => 600,
             S::DbSecret | S::Finalise | S::FinaliseDeprovision => 30,
         })
     }

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::ids::{InstanceId, OperationId, TenantId};
+use crate::ids::{BackupId, InstanceId, OperationId, TenantId};
 use crate::time::Timestamp;
 
 macro_rules! wire_enum {
@@ -105,6 +105,17 @@ wire_enum!(
         WaitDrained => "wait-for-drain",
         ResumeAutoscaling => "resume-autoscaling",
         ForceDeployment => "force-new-deployment",
+        BackupDatabase => "backup-database",
+        BackupFiles => "backup-efs",
+        StopService => "stop-service",
+        RestoreDatabase => "restore-database",
+        RestoreFiles => "restore-efs",
+        StartService => "start-service",
+        ConfigurePasswordPolicy => "configure-password-policy",
+        ConfigureMfa => "configure-mfa",
+        RegisterRevision => "register-task-definition-revision",
+        DeployRevision => "deploy-task-definition-revision",
+        WaitDeployment => "wait-for-deployment",
     }
 );
 
@@ -166,15 +177,49 @@ impl StepName {
     /// Restart: a new deployment of the same task definition, healthy.
     pub const RESTART: [StepName; 2] = [Self::ForceDeployment, Self::HealthWait];
 
+    /// Backup: the database dump, then the files, both to S3.
+    pub const BACKUP: [StepName; 2] = [Self::BackupDatabase, Self::BackupFiles];
+
+    /// Restore: stopped like a suspend, a `pre-restore` backup of what is there, the chosen
+    /// backup replayed (database, then files), started like a resume.
+    pub const RESTORE: [StepName; 10] = [
+        Self::PauseAutoscaling,
+        Self::StopService,
+        Self::WaitDrained,
+        Self::BackupDatabase,
+        Self::BackupFiles,
+        Self::RestoreDatabase,
+        Self::RestoreFiles,
+        Self::StartService,
+        Self::HealthWait,
+        Self::ResumeAutoscaling,
+    ];
+
+    /// Configure identity (C19): the password policy, then MFA (an operation holds only the
+    /// steps of the parts it changes, [`super::IdentityChange::steps`]).
+    pub const IDENTITY: [StepName; 2] = [Self::ConfigurePasswordPolicy, Self::ConfigureMfa];
+
+    /// Update: a new task definition revision (new image or size), rolled out by the service
+    /// (minimum healthy 100 %, circuit breaker with rollback), and the wait until it runs healthy.
+    pub const UPDATE: [StepName; 3] = [
+        Self::RegisterRevision,
+        Self::DeployRevision,
+        Self::WaitDeployment,
+    ];
+
     /// The steps of an operation type, in order.
     pub const fn for_type(t: OperationType) -> &'static [StepName] {
         match t {
+            OperationType::ConfigureIdentity => &Self::IDENTITY,
             OperationType::Deprovision => &Self::DEPROVISION,
             OperationType::Suspend | OperationType::Park => &Self::STOP,
             OperationType::Resume | OperationType::Unpark => &Self::START,
             OperationType::Scale => &Self::SCALE,
             OperationType::Restart => &Self::RESTART,
-            _ => &Self::PROVISION,
+            OperationType::Backup => &Self::BACKUP,
+            OperationType::Restore => &Self::RESTORE,
+            OperationType::Update => &Self::UPDATE,
+            OperationType::Provision => &Self::PROVISION,
         }
     }
 
@@ -205,24 +250,39 @@ impl StepName {
             | Self::FinaliseDeprovision
             | Self::PauseAutoscaling
             | Self::ResumeAutoscaling
-            | Self::ForceDeployment => 2,
+            | Self::ForceDeployment
+            | Self::RegisterRevision => 2,
             Self::EfsAccessPoint | Self::LoadBalancer | Self::Autoscaling => 10,
             Self::Database | Self::Service | Self::WaitDrained => 60,
-            Self::HealthWait => 180,
-            Self::ArchiveDatabase | Self::ArchiveFiles => 120,
+            Self::HealthWait | Self::RestoreDatabase | Self::RestoreFiles => 180,
+            Self::ArchiveDatabase
+            | Self::ArchiveFiles
+            | Self::BackupDatabase
+            | Self::BackupFiles => 120,
             Self::DeleteResources => 90,
-            Self::UpdateDesiredCount => 5,
+            Self::UpdateDesiredCount
+            | Self::StopService
+            | Self::StartService
+            | Self::ConfigurePasswordPolicy
+            | Self::ConfigureMfa
+            | Self::DeployRevision => 5,
+            Self::WaitDeployment => 300,
         })
     }
 
     /// The operational code of a failure in this step (LLD §15.1).
     pub const fn failure_code(self) -> ErrorCode {
         match self {
-            Self::Cognito => ErrorCode::ProvCognito,
-            Self::DbSecret | Self::Database => ErrorCode::ProvDatabase,
-            Self::EfsAccessPoint => ErrorCode::ProvEfs,
+            Self::Cognito | Self::ConfigurePasswordPolicy | Self::ConfigureMfa => {
+                ErrorCode::ProvCognito
+            }
+            Self::DbSecret | Self::Database | Self::RestoreDatabase => ErrorCode::ProvDatabase,
+            Self::EfsAccessPoint | Self::RestoreFiles => ErrorCode::ProvEfs,
             Self::LoadBalancer => ErrorCode::ProvAlb,
-            Self::ArchiveDatabase | Self::ArchiveFiles => ErrorCode::ArchiveFailed,
+            Self::ArchiveDatabase
+            | Self::ArchiveFiles
+            | Self::BackupDatabase
+            | Self::BackupFiles => ErrorCode::ArchiveFailed,
             Self::DeleteResources => ErrorCode::ProvRollbackFailed,
             Self::TaskDefinition
             | Self::Service
@@ -234,7 +294,12 @@ impl StepName {
             | Self::UpdateDesiredCount
             | Self::WaitDrained
             | Self::ResumeAutoscaling
-            | Self::ForceDeployment => ErrorCode::ProvEcs,
+            | Self::ForceDeployment
+            | Self::StopService
+            | Self::StartService
+            | Self::RegisterRevision
+            | Self::DeployRevision
+            | Self::WaitDeployment => ErrorCode::ProvEcs,
         }
     }
 }
@@ -328,6 +393,14 @@ pub struct Operation {
     pub target_count: Option<u32>,
     /// Suspend and park: why (for the audit trail and the instance).
     pub reason: Option<String>,
+    /// Backup: the backup it takes; restore: the backup it replays.
+    pub backup_id: Option<BackupId>,
+    /// Restore: the `pre-restore` backup it takes of the data it replaces.
+    pub safety_backup_id: Option<BackupId>,
+    /// Configure identity: the change to apply.
+    pub identity: Option<super::identity::IdentityChange>,
+    /// Update: the change asked for.
+    pub update: Option<super::update::InstanceUpdate>,
     /// The runner holding the operation; `None` when nobody runs it (not started, finished, or
     /// released when a worker's time budget ran out).
     pub lease: Option<Lease>,
@@ -368,6 +441,10 @@ impl Operation {
             deprovision: None,
             target_count: None,
             reason: None,
+            backup_id: None,
+            safety_backup_id: None,
+            identity: None,
+            update: None,
             lease: None,
             version: 1,
         };

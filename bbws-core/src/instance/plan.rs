@@ -1,6 +1,6 @@
 //! The plan recorder: an implementation of every cloud port that creates nothing and records
-//! the exact calls (service, API action, resource name, tags, parameters) a provisioning or
-//! deprovisioning would make, so `plan` / `dryRun` can print them. It is the embedded backend's
+//! the exact calls (service, API action, resource name, tags, parameters) a provisioning,
+//! deprovisioning or update would make, so `plan` / `dryRun` can print them. It is the embedded backend's
 //! default cloud: on a laptop with no AWS configuration, operations can be planned, not run
 //! ([`super::ProvisioningEngine::run`] refuses a plan-only cloud with `CLOUD_UNAVAILABLE`).
 //!
@@ -24,17 +24,21 @@ use super::engine::{ENGINE_ACTOR, ProvisioningEngine, Timer};
 use super::ledger::LedgerEntry;
 use super::model::Instance;
 use super::naming::PlatformConfig;
-use super::operation::{DeprovisionOptions, Operation, OperationType, StepName};
+use super::operation::{DeprovisionOptions, Operation, OperationStatus, OperationType, StepName};
 use super::ports::{
     AccessPointSpec, AppClient, AppClientSpec, Archive, ArchiveSpec, AutoscalingSpec, CloudMode,
     CloudResource, CloudResult, Compute, DatabaseProvisioner, DatabaseSpec, DomainSpec,
     FileStorage, GroupSpec, Health, HealthProbe, HealthTarget, IdentityProvisioner, InstanceCloud,
     InstanceDao, InstanceGuard, InstanceWrite, LedgerDao, ListenerRuleSpec, LoadBalancer,
-    OperationWrite, ScalingBounds, SecretSpec, SecretStore, SecretValue, ServiceSpec,
-    ServiceStatus, Tags, TargetGroupSpec, TargetHealth, TaskDefinitionSpec, UserPoolSpec,
-    WriteExpect,
+    OperationWrite, ScalingBounds, SecretSpec, SecretStore, SecretValue, ServiceRollout,
+    ServiceSpec, ServiceStatus, Tags, TargetGroupSpec, TargetHealth, TaskDefinitionSpec,
+    UserPoolSpec, WriteExpect,
+};
+use super::ports::{
+    ContainerLogs, LogEvents, LogFilter, MfaConfiguration, PasswordPolicyChange, UserPoolSettings,
 };
 use super::state::InstanceState;
+use super::update::InstanceUpdate;
 
 /// One call the plan would make.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -257,6 +261,84 @@ impl IdentityProvisioner for PlanRecorder {
             );
         }
         Ok(())
+    }
+    async fn describe_user_pool(
+        &self,
+        user_pool_id: &str,
+    ) -> CloudResult<Option<UserPoolSettings>> {
+        self.plain("cognito-idp", "DescribeUserPool", user_pool_id, Value::Null);
+        self.plain(
+            "cognito-idp",
+            "GetUserPoolMfaConfig",
+            user_pool_id,
+            Value::Null,
+        );
+        Ok(None)
+    }
+    async fn update_password_policy(
+        &self,
+        user_pool_id: &str,
+        change: &PasswordPolicyChange,
+    ) -> CloudResult<()> {
+        self.plain("cognito-idp", "DescribeUserPool", user_pool_id, Value::Null);
+        let mut policy = serde_json::Map::new();
+        for (k, v) in [
+            ("MinimumLength", change.minimum_length.map(|n| json!(n))),
+            (
+                "RequireUppercase",
+                change.require_uppercase.map(|b| json!(b)),
+            ),
+            (
+                "RequireLowercase",
+                change.require_lowercase.map(|b| json!(b)),
+            ),
+            ("RequireNumbers", change.require_numbers.map(|b| json!(b))),
+            ("RequireSymbols", change.require_symbols.map(|b| json!(b))),
+        ] {
+            if let Some(v) = v {
+                policy.insert(k.to_owned(), v);
+            }
+        }
+        self.plain(
+            "cognito-idp",
+            "UpdateUserPool",
+            user_pool_id,
+            json!({"Policies": {"PasswordPolicy": policy},
+                   "everythingElse": "as DescribeUserPool answered"}),
+        );
+        Ok(())
+    }
+    async fn set_mfa_configuration(
+        &self,
+        user_pool_id: &str,
+        mfa: MfaConfiguration,
+    ) -> CloudResult<()> {
+        let params = if mfa == MfaConfiguration::Off {
+            json!({"MfaConfiguration": mfa.as_str()})
+        } else {
+            json!({"MfaConfiguration": mfa.as_str(),
+                   "SoftwareTokenMfaConfiguration": {"Enabled": true}})
+        };
+        self.plain("cognito-idp", "SetUserPoolMfaConfig", user_pool_id, params);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ContainerLogs for PlanRecorder {
+    async fn filter_events(&self, filter: &LogFilter) -> CloudResult<LogEvents> {
+        self.plain(
+            "logs",
+            "FilterLogEvents",
+            &filter.log_group,
+            json!({"logStreamNamePrefix": filter.stream_prefix, "startTime": filter.start_ms,
+                   "endTime": filter.end_ms, "limit": filter.limit,
+                   "nextToken": filter.next_token}),
+        );
+        Ok(LogEvents::Page {
+            events: Vec::new(),
+            next_token: None,
+        })
     }
 }
 
@@ -644,6 +726,18 @@ impl Compute for PlanRecorder {
         );
         Ok(())
     }
+    async fn deploy_revision(&self, rollout: &ServiceRollout) -> CloudResult<()> {
+        self.plain(
+            "ecs",
+            "UpdateService",
+            &rollout.name,
+            json!({"cluster": rollout.cluster, "taskDefinition": rollout.task_definition_arn,
+                   "deploymentConfiguration": {"deploymentCircuitBreaker": {"enable": true, "rollback": true},
+                       "minimumHealthyPercent": rollout.minimum_healthy_percent,
+                       "maximumPercent": rollout.maximum_percent}}),
+        );
+        Ok(())
+    }
     async fn set_autoscaling(&self, bounds: &ScalingBounds) -> CloudResult<()> {
         self.plain(
             "application-autoscaling",
@@ -726,6 +820,30 @@ impl Archive for PlanRecorder {
         );
         Ok(None)
     }
+    async fn restore_database(&self, database: &str, bucket: &str, key: &str) -> CloudResult<()> {
+        self.plain(
+            "rds",
+            "Replace the tables from a dump",
+            database,
+            json!({"source": format!("s3://{bucket}/{key}")}),
+        );
+        Ok(())
+    }
+    async fn restore_files(
+        &self,
+        access_point_id: &str,
+        root_directory: &str,
+        bucket: &str,
+        key: &str,
+    ) -> CloudResult<()> {
+        self.plain(
+            "ecs",
+            "RunTask (untar wp-content from s3)",
+            root_directory,
+            json!({"accessPointId": access_point_id, "source": format!("s3://{bucket}/{key}")}),
+        );
+        Ok(())
+    }
 }
 
 /// Plans never wait.
@@ -744,7 +862,7 @@ async fn record(
     state: InstanceState,
     op_type: OperationType,
     ledger: &[LedgerEntry],
-    options: Option<DeprovisionOptions>,
+    asked: impl FnOnce(&mut Operation),
 ) -> Result<Plan> {
     let scratch = Arc::new(EmbeddedStore::in_memory()?);
     let recorder = Arc::new(PlanRecorder::new());
@@ -753,26 +871,23 @@ async fn record(
     let now = clock.now();
     instance.state = state;
     instance.version = 1;
-    let steps: &[StepName] = match op_type {
-        OperationType::Deprovision => &StepName::DEPROVISION,
-        _ => &StepName::PROVISION,
-    };
     let mut op = Operation::new(
         OperationId::generate(ids.as_ref()),
         instance.tenant_id,
         instance.id,
         op_type,
-        steps,
+        StepName::for_type(op_type),
         ENGINE_ACTOR,
         "plan".to_owned(),
         now,
     );
-    op.deprovision = options;
+    asked(&mut op);
     for e in ledger {
         scratch.write_ledger(e.clone()).await?;
     }
     scratch
         .write_instance(InstanceWrite {
+            backup: None,
             instance,
             expect: WriteExpect::Absent,
             guard: InstanceGuard::Claim,
@@ -793,7 +908,15 @@ async fn record(
         Arc::new(NoWait),
         ids,
     );
-    engine.run_any(&op.id).await?;
+    let ran = engine.run_any(&op.id).await?;
+    // The recorder answers every call, so a planned run stops only where the real one would
+    // too (an update of an instance whose ledger lacks what the task definition needs).
+    if let Some(reason) = ran
+        .error
+        .filter(|_| ran.status != OperationStatus::Completed)
+    {
+        return Err(reason.into_error());
+    }
     Ok(Plan {
         source: recorder.describe().to_owned(),
         calls: recorder.calls(),
@@ -808,7 +931,7 @@ pub async fn plan_provisioning(config: &PlatformConfig, instance: &Instance) -> 
         InstanceState::PendingProvisioning,
         OperationType::Provision,
         &[],
-        None,
+        |_| {},
     )
     .await
 }
@@ -826,7 +949,26 @@ pub async fn plan_deprovisioning(
         InstanceState::PendingDeprovisioning,
         OperationType::Deprovision,
         ledger,
-        Some(options),
+        |op| op.deprovision = Some(options),
+    )
+    .await
+}
+
+/// The calls updating `instance` (ACTIVE, with its `ledger`) would make, in order: the new
+/// revision, the rolling deployment and the wait for it.
+pub async fn plan_update(
+    config: &PlatformConfig,
+    instance: &Instance,
+    ledger: &[LedgerEntry],
+    update: InstanceUpdate,
+) -> Result<Plan> {
+    record(
+        config,
+        instance.clone(),
+        InstanceState::Active,
+        OperationType::Update,
+        ledger,
+        |op| op.update = Some(update),
     )
     .await
 }

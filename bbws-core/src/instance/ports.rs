@@ -28,6 +28,9 @@ use super::ledger::LedgerEntry;
 use super::model::Instance;
 use super::operation::Operation;
 
+pub use super::identity::{PasswordPolicyChange, UserPoolSettings};
+pub use super::logs::{ContainerLogs, LogEvent, LogEvents, LogFilter};
+
 // ---------------------------------------------------------------------------------------------
 // Cloud errors and common values
 // ---------------------------------------------------------------------------------------------
@@ -265,6 +268,28 @@ pub trait IdentityProvisioner: Send + Sync + fmt::Debug {
     async fn create_groups(&self, user_pool_id: &str, groups: &[GroupSpec]) -> CloudResult<()>;
     /// `DeleteGroup` for each.
     async fn delete_groups(&self, user_pool_id: &str, names: &[String]) -> CloudResult<()>;
+
+    /// `DescribeUserPool` + `GetUserPoolMfaConfig`: the pool's settings now (no secret);
+    /// `None` when the pool does not exist.
+    async fn describe_user_pool(&self, user_pool_id: &str)
+    -> CloudResult<Option<UserPoolSettings>>;
+    /// Read-modify-write of the pool: `DescribeUserPool`, then `UpdateUserPool` carrying every
+    /// settable attribute as described (`UpdateUserPool` resets what it is not given: verified
+    /// attributes, message templates, e-mail and SMS configuration, admin-create-user config,
+    /// tags, add-ons, deletion protection, Lambda triggers, MFA, ...) with only the password
+    /// policy's rules in `change` set. Setting the same rules again changes nothing.
+    async fn update_password_policy(
+        &self,
+        user_pool_id: &str,
+        change: &PasswordPolicyChange,
+    ) -> CloudResult<()>;
+    /// `SetUserPoolMfaConfig(MfaConfiguration)`, with TOTP (`SoftwareTokenMfaConfiguration`)
+    /// enabled unless MFA is `OFF`.
+    async fn set_mfa_configuration(
+        &self,
+        user_pool_id: &str,
+        mfa: MfaConfiguration,
+    ) -> CloudResult<()>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -477,6 +502,21 @@ pub struct ServiceSpec {
     pub tags: Tags,
 }
 
+/// `UpdateService` rolling a service onto a new task definition revision (§6 "Update
+/// (rolling)", C4): a rolling deployment with the circuit breaker on and rolling back, so a
+/// revision that cannot run leaves the service on the one it ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceRollout {
+    pub cluster: String,
+    pub name: String,
+    /// The revision to run (its ARN).
+    pub task_definition_arn: String,
+    /// 100: the running tasks stay until their replacements are healthy (BR-009, zero downtime).
+    pub minimum_healthy_percent: u32,
+    /// 200: room for a full set of new tasks beside the old ones.
+    pub maximum_percent: u32,
+}
+
 /// `RegisterScalableTarget` + two `PutScalingPolicy` (§4.4 step C2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AutoscalingSpec {
@@ -529,6 +569,10 @@ pub trait Compute: Send + Sync + fmt::Debug {
     async fn set_desired_count(&self, cluster: &str, name: &str, desired: u32) -> CloudResult<()>;
     /// `UpdateService(forceNewDeployment=true)`: a rolling restart.
     async fn force_new_deployment(&self, cluster: &str, name: &str) -> CloudResult<()>;
+    /// `UpdateService(taskDefinition, deploymentConfiguration{minimumHealthyPercent,
+    /// maximumPercent, deploymentCircuitBreaker{enable: true, rollback: true}})`: a rolling
+    /// deployment of a new revision (C4).
+    async fn deploy_revision(&self, rollout: &ServiceRollout) -> CloudResult<()>;
     /// `RegisterScalableTarget` on an existing target: its bounds, and whether scaling is
     /// suspended (`SuspendedState`, all three flags), so a suspended service stays at 0.
     async fn set_autoscaling(&self, bounds: &ScalingBounds) -> CloudResult<()>;
@@ -668,6 +712,20 @@ pub trait Archive: Send + Sync + fmt::Debug {
     ) -> CloudResult<CloudResource>;
     /// `HeadObject`.
     async fn find_archive(&self, bucket: &str, key: &str) -> CloudResult<Option<CloudResource>>;
+    /// Replaces the tables of `database` with those of the dump at `s3://{bucket}/{key}` (as
+    /// [`Archive::archive_database`] wrote it): the dump is read and checked before anything is
+    /// dropped.
+    async fn restore_database(&self, database: &str, bucket: &str, key: &str) -> CloudResult<()>;
+    /// Replaces the contents of the access point's directory with the archive at
+    /// `s3://{bucket}/{key}` (one-off task mounting the AP; the archive is downloaded and listed
+    /// before the directory is cleared).
+    async fn restore_files(
+        &self,
+        access_point_id: &str,
+        root_directory: &str,
+        bucket: &str,
+        key: &str,
+    ) -> CloudResult<()>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -728,6 +786,7 @@ pub struct InstanceCloud {
     pub compute: Arc<dyn Compute>,
     pub health: Arc<dyn HealthProbe>,
     pub archive: Arc<dyn Archive>,
+    pub logs: Arc<dyn ContainerLogs>,
     pub mode: CloudMode,
     /// One line saying what this cloud is (`AWS eu-west-1`, `plan recorder: …`).
     pub description: String,
@@ -745,6 +804,7 @@ impl InstanceCloud {
             + Compute
             + HealthProbe
             + Archive
+            + ContainerLogs
             + 'static,
     {
         Self {
@@ -756,6 +816,7 @@ impl InstanceCloud {
             compute: cloud.clone(),
             health: cloud.clone(),
             archive: cloud.clone(),
+            logs: cloud.clone(),
             mode: CloudMode::Live,
             description: description.into(),
         }
@@ -823,6 +884,8 @@ pub struct InstanceWrite {
     pub events: Vec<OutboxMessage>,
     /// Refused with `IDEMPOTENCY_KEY_REUSED` if a live record holds the key.
     pub idempotency: Option<InstanceIdempotency>,
+    /// A backup created or changed with the instance (backup and restore operations).
+    pub backup: Option<super::backup::BackupWrite>,
 }
 
 /// Instance persistence (items `TENANT#{id}`/`INSTANCE…`, §3).
@@ -868,5 +931,8 @@ pub trait LedgerDao: Send + Sync + fmt::Debug {
 }
 
 /// Everything the instance domain stores.
-pub trait InstanceBackend: InstanceDao + OperationDao + LedgerDao {}
-impl<T: InstanceDao + OperationDao + LedgerDao> InstanceBackend for T {}
+pub trait InstanceBackend:
+    InstanceDao + OperationDao + LedgerDao + super::backup::BackupDao
+{
+}
+impl<T: InstanceDao + OperationDao + LedgerDao + super::backup::BackupDao> InstanceBackend for T {}

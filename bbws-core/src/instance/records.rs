@@ -10,10 +10,12 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::tenant::Stamp;
 use crate::time::Timestamp;
 
+use super::identity::{IdentityChange, PasswordPolicyChange};
 use super::ledger::LedgerEntry;
 use super::model::{EcsEventMark, Instance};
 use super::operation::{DeprovisionOptions, FailureReason, Lease, Operation, OperationStep};
-use super::ports::InstanceIdempotency;
+use super::ports::{InstanceIdempotency, MfaConfiguration};
+use super::update::InstanceUpdate;
 use super::values::{DesiredCount, OpportunityId, ResourceKey, TaskSize};
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> Error {
@@ -74,6 +76,9 @@ pub struct InstanceRecord {
     pub memory: u32,
     pub desired_count: u32,
     pub wordpress_version: String,
+    /// Absent on instances stored before the image was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_image: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub opportunity_id: Option<String>,
     pub domain: String,
@@ -114,6 +119,7 @@ impl From<&Instance> for InstanceRecord {
             memory: i.task_size.memory(),
             desired_count: i.desired_count.get(),
             wordpress_version: i.wordpress_version.clone(),
+            container_image: i.container_image.clone(),
             opportunity_id: i.opportunity.as_ref().map(|o| o.as_str().to_owned()),
             domain: i.domain.clone(),
             resources: i
@@ -152,6 +158,7 @@ impl TryFrom<InstanceRecord> for Instance {
             task_size: TaskSize::new(r.cpu, r.memory).map_err(c)?,
             desired_count: DesiredCount::parse(i64::from(r.desired_count), 1).map_err(c)?,
             wordpress_version: r.wordpress_version,
+            container_image: r.container_image,
             opportunity: r
                 .opportunity_id
                 .as_deref()
@@ -267,6 +274,77 @@ pub struct StepRecord {
     pub error: Option<String>,
 }
 
+/// A stored password policy change (the rules a `CONFIGURE_IDENTITY` operation sets).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordPolicyChangeRecord {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minimum_length: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_uppercase: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_lowercase: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_numbers: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_symbols: Option<bool>,
+}
+
+/// A stored identity change (`CONFIGURE_IDENTITY`): what the operation applies when it runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityChangeRecord {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_policy: Option<PasswordPolicyChangeRecord>,
+    /// `OFF`, `OPTIONAL` or `REQUIRED`, as the API names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_configuration: Option<String>,
+}
+
+impl From<&IdentityChange> for IdentityChangeRecord {
+    fn from(c: &IdentityChange) -> Self {
+        Self {
+            password_policy: c
+                .password_policy
+                .as_ref()
+                .map(|p| PasswordPolicyChangeRecord {
+                    minimum_length: p.minimum_length,
+                    require_uppercase: p.require_uppercase,
+                    require_lowercase: p.require_lowercase,
+                    require_numbers: p.require_numbers,
+                    require_symbols: p.require_symbols,
+                }),
+            mfa_configuration: c.mfa.map(|m| m.api_name().to_owned()),
+        }
+    }
+}
+
+impl TryFrom<IdentityChangeRecord> for IdentityChange {
+    type Error = Error;
+    fn try_from(r: IdentityChangeRecord) -> Result<Self> {
+        let c = |e: Error| corrupt("identity change", e);
+        let password_policy = r
+            .password_policy
+            .map(|p| {
+                PasswordPolicyChange::new(
+                    p.minimum_length.map(i64::from),
+                    p.require_uppercase,
+                    p.require_lowercase,
+                    p.require_numbers,
+                    p.require_symbols,
+                )
+            })
+            .transpose()
+            .map_err(c)?;
+        let mfa = r
+            .mfa_configuration
+            .map(|m| MfaConfiguration::parse_api(&m, "mfaConfiguration"))
+            .transpose()
+            .map_err(c)?;
+        IdentityChange::new(password_policy, mfa).map_err(c)
+    }
+}
+
 /// A stored operation (`PK=OPERATION#{operationId}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -301,6 +379,15 @@ pub struct OperationRecord {
     pub target_count: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lifecycle_reason: Option<String>,
+    /// Update: the change asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<UpdateRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safety_backup_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentityChangeRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_owner: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -344,6 +431,10 @@ impl From<&Operation> for OperationRecord {
             reason: o.deprovision.as_ref().and_then(|d| d.reason.clone()),
             target_count: o.target_count,
             lifecycle_reason: o.reason.clone(),
+            update: o.update.as_ref().map(UpdateRecord::from),
+            backup_id: o.backup_id.map(|b| b.to_string()),
+            safety_backup_id: o.safety_backup_id.map(|b| b.to_string()),
+            identity: o.identity.as_ref().map(IdentityChangeRecord::from),
             lease_owner: o.lease.as_ref().map(|l| l.owner.clone()),
             lease_until: o.lease.as_ref().map(|l| l.until.to_string()),
             version: o.version,
@@ -395,6 +486,14 @@ impl TryFrom<OperationRecord> for Operation {
             }),
             target_count: r.target_count,
             reason: r.lifecycle_reason,
+            update: r.update.map(TryInto::try_into).transpose()?,
+            backup_id: r.backup_id.map(|b| b.parse()).transpose().map_err(c)?,
+            safety_backup_id: r
+                .safety_backup_id
+                .map(|b| b.parse())
+                .transpose()
+                .map_err(c)?,
+            identity: r.identity.map(TryInto::try_into).transpose()?,
             lease: match (r.lease_owner, r.lease_until) {
                 (Some(owner), Some(until)) => Some(Lease {
                     owner,
@@ -404,6 +503,40 @@ impl TryFrom<OperationRecord> for Operation {
             },
             version: r.version,
         })
+    }
+}
+
+/// The change an update operation asks for (`update` of the operation item): the fields given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateRecord {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_image: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wordpress_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+}
+
+impl From<&InstanceUpdate> for UpdateRecord {
+    fn from(u: &InstanceUpdate) -> Self {
+        Self {
+            container_image: u.container_image().map(|i| i.as_str().to_owned()),
+            wordpress_version: u.wordpress_version().map(|v| v.as_str().to_owned()),
+            tier: u.tier().map(|t| t.as_str().to_owned()),
+        }
+    }
+}
+
+impl TryFrom<UpdateRecord> for InstanceUpdate {
+    type Error = Error;
+    fn try_from(r: UpdateRecord) -> Result<Self> {
+        InstanceUpdate::parse(
+            r.container_image.as_deref(),
+            r.wordpress_version.as_deref(),
+            r.tier.as_deref(),
+        )
+        .map_err(|e| corrupt("operation", e))
     }
 }
 

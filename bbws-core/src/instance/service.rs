@@ -2,6 +2,9 @@
 //! provisioning or deprovisioning (202 + operation), read instances, operations and the ledger.
 //! The work itself runs in [`super::ProvisioningEngine`], driven by a worker.
 
+mod container_logs;
+mod identity_config;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +35,8 @@ use super::ports::{
 use super::state::InstanceState;
 use super::terraform::TerraformFiles;
 use super::worker::QueueKind;
+
+mod update;
 
 /// The ports the service needs.
 #[derive(Debug, Clone)]
@@ -133,10 +138,28 @@ pub struct Accepted {
     pub operation: Operation,
 }
 
+/// An accepted lifecycle-like operation (a lifecycle change, an update, an identity
+/// configuration, a backup, a restore) as [`InstanceService::accept_operation`] writes it.
+pub(super) struct Acceptance {
+    /// The instance as read (its version is the write's condition).
+    pub current_version: u64,
+    /// The instance as it will be.
+    pub instance: Instance,
+    pub operation: Operation,
+    /// The audit event's details (`INSTANCE_{type}_REQUESTED`).
+    pub details: Value,
+    /// Fields the queue message carries beyond the common ones; `None` for an operation that is
+    /// already done and queues nothing.
+    pub queue: Option<serde_json::Map<String, Value>>,
+    pub backup: Option<super::backup::BackupWrite>,
+    pub idem: Option<(String, String)>,
+    pub now: Timestamp,
+}
+
 /// The instance use cases.
 #[derive(Debug, Clone)]
 pub struct InstanceService {
-    ports: InstancePorts,
+    pub(super) ports: InstancePorts,
     config: PlatformConfig,
     idempotency_ttl: Duration,
     /// The cloud the live reads (status, health) ask; without it they answer unknown.
@@ -164,7 +187,7 @@ impl InstanceService {
         &self.config
     }
 
-    fn audit(
+    pub(super) fn audit(
         &self,
         tenant: TenantId,
         t: &str,
@@ -182,7 +205,13 @@ impl InstanceService {
         }
     }
 
-    fn event(&self, tenant: TenantId, t: &str, at: Timestamp, d: Value) -> OutboxMessage {
+    pub(super) fn event(
+        &self,
+        tenant: TenantId,
+        t: &str,
+        at: Timestamp,
+        d: Value,
+    ) -> OutboxMessage {
         OutboxMessage {
             id: EventId::generate(self.ports.ids.as_ref()),
             source: INSTANCE_SOURCE.to_owned(),
@@ -196,7 +225,7 @@ impl InstanceService {
     /// The replay of an earlier request with the same key, if any.
     /// The answer when the same key won a race to the write: the winner's, replayed.
     /// The idempotency record of an accepted request, when it came with a key.
-    fn idempotency_record(
+    pub(super) fn idempotency_record(
         &self,
         idem: Option<&(String, String)>,
         tenant_id: TenantId,
@@ -217,7 +246,7 @@ impl InstanceService {
 
     /// Writes an accepted request (instance, operation, audit, event and idempotency record in
     /// one transaction). When the same key won a race meanwhile, answers as that request did.
-    async fn commit(
+    pub(super) async fn commit(
         &self,
         write: InstanceWrite,
         accepted: Accepted,
@@ -240,6 +269,88 @@ impl InstanceService {
         }
     }
 
+    /// Writes an accepted operation: the instance (pointing at the operation), the PENDING
+    /// operation, the audit event, `INSTANCE_LIFECYCLE_REQUESTED` for the worker, a new backup
+    /// and the idempotency record, in one transaction. When the same key won a race meanwhile,
+    /// answers as that request did.
+    pub(super) async fn accept_operation(
+        &self,
+        actor: &Actor,
+        a: Acceptance,
+    ) -> Result<Created<Accepted>> {
+        let Acceptance {
+            current_version,
+            mut instance,
+            operation,
+            details,
+            queue,
+            backup,
+            idem,
+            now,
+        } = a;
+        let op_type = operation.op_type;
+        let (tenant_id, instance_id) = (instance.tenant_id, instance.id);
+        instance.current_operation = Some(operation.id);
+        let events = queue
+            .map(|extra| {
+                let mut detail = serde_json::Map::new();
+                for (k, v) in [
+                    (
+                        "eventType",
+                        json!(QueueKind::for_operation(op_type).event_type()),
+                    ),
+                    ("tenantId", json!(tenant_id.to_string())),
+                    ("instanceId", json!(instance_id.to_string())),
+                    ("operationId", json!(operation.id.to_string())),
+                    ("requestedBy", json!(actor.label())),
+                    ("correlationId", json!(operation.correlation_id)),
+                ] {
+                    detail.insert(k.to_owned(), v);
+                }
+                detail.extend(extra);
+                self.event(
+                    tenant_id,
+                    super::worker::LIFECYCLE_REQUESTED,
+                    now,
+                    Value::Object(detail),
+                )
+            })
+            .into_iter()
+            .collect();
+        let write = InstanceWrite {
+            instance: instance.clone(),
+            expect: WriteExpect::Version(current_version),
+            guard: InstanceGuard::Keep,
+            operation: Some(OperationWrite {
+                operation: operation.clone(),
+                expect: WriteExpect::Absent,
+            }),
+            audit: Some(self.audit(
+                tenant_id,
+                &format!("INSTANCE_{op_type}_REQUESTED"),
+                actor,
+                now,
+                details,
+            )),
+            events,
+            idempotency: self.idempotency_record(
+                idem.as_ref(),
+                tenant_id,
+                instance_id,
+                operation.id,
+                now,
+            ),
+            backup,
+        };
+        let accepted = Accepted {
+            instance,
+            operation,
+        };
+        let action = format!("{op_type}_INSTANCE");
+        self.commit(write, accepted, idem.as_ref(), now, &action)
+            .await
+    }
+
     async fn lost_key_race(
         &self,
         idem: Option<&(String, String)>,
@@ -254,7 +365,7 @@ impl InstanceService {
         }
     }
 
-    async fn replayed(
+    pub(super) async fn replayed(
         &self,
         scoped: &str,
         fingerprint: &str,
@@ -282,7 +393,7 @@ impl InstanceService {
         }))
     }
 
-    async fn load(&self, tenant: &TenantId, id: &InstanceId) -> Result<Instance> {
+    pub(super) async fn load(&self, tenant: &TenantId, id: &InstanceId) -> Result<Instance> {
         self.ports
             .instances
             .get_instance(tenant, id)
@@ -299,7 +410,7 @@ impl InstanceService {
         self.ports.instances.list_instances(tenant).await
     }
 
-    async fn load_operation(&self, id: &OperationId) -> Result<Operation> {
+    pub(super) async fn load_operation(&self, id: &OperationId) -> Result<Operation> {
         self.ports
             .instances
             .get_operation(id)
@@ -345,7 +456,7 @@ impl InstanceService {
         actor: &Actor,
         now: Timestamp,
     ) -> Instance {
-        Instance::new(
+        let mut instance = Instance::new(
             InstanceId::generate(self.ports.ids.as_ref()),
             tenant.id,
             tenant.environment,
@@ -353,7 +464,9 @@ impl InstanceService {
             &self.config.domain_suffix,
             actor.label(),
             now,
-        )
+        );
+        instance.container_image = Some(instance.image(&self.config.image_repository));
+        instance
     }
 
     /// C2: accepts a provisioning (202). Creates the instance in `PENDING_PROVISIONING` and its
@@ -418,6 +531,7 @@ impl InstanceService {
         );
         instance.current_operation = Some(operation.id);
         let write = InstanceWrite {
+            backup: None,
             instance: instance.clone(),
             expect: WriteExpect::Absent,
             guard: InstanceGuard::Claim,
@@ -482,6 +596,7 @@ impl InstanceService {
         self.ports
             .instances
             .write_instance(InstanceWrite {
+                backup: None,
                 instance: instance.clone(),
                 expect: WriteExpect::Version(current.version),
                 guard: InstanceGuard::Keep,
@@ -559,6 +674,7 @@ impl InstanceService {
         operation.deprovision = Some(options.clone());
         instance.current_operation = Some(operation.id);
         let write = InstanceWrite {
+            backup: None,
             instance: instance.clone(),
             expect: WriteExpect::Version(current.version),
             guard: InstanceGuard::Keep,
@@ -641,7 +757,9 @@ impl InstanceService {
         }
         let current = self.load(tenant_id, instance_id).await?;
         let (during, _) = lifecycle_states(op_type);
-        let mut instance = if op_type == OperationType::Restart {
+        // A restart or a backup leaves the state as it is while it runs: wait for it.
+        self.ensure_idle(&current).await?;
+        let instance = if op_type == OperationType::Restart {
             if current.state != InstanceState::Active {
                 return Err(Error::InstanceTransition {
                     message: format!(
@@ -669,44 +787,26 @@ impl InstanceService {
         );
         operation.reason = req.reason().map(str::to_owned);
         operation.target_count = req.desired_count();
-        instance.current_operation = Some(operation.id);
         let details = json!({"instanceId": instance_id.to_string(), "operationId": operation.id.to_string(),
                              "type": op_type.as_str(), "reason": req.reason(),
                              "previousCount": current.desired_count.get(), "desiredCount": req.desired_count()});
-        let write = InstanceWrite {
-            instance: instance.clone(),
-            expect: WriteExpect::Version(current.version),
-            guard: InstanceGuard::Keep,
-            operation: Some(OperationWrite {
-                operation: operation.clone(),
-                expect: WriteExpect::Absent,
-            }),
-            audit: Some(self.audit(
-                *tenant_id,
-                &format!("INSTANCE_{op_type}_REQUESTED"),
-                actor,
-                now,
+        let mut queue = serde_json::Map::new();
+        queue.insert("reason".into(), json!(req.reason()));
+        queue.insert("desiredCount".into(), json!(req.desired_count()));
+        self.accept_operation(
+            actor,
+            Acceptance {
+                current_version: current.version,
+                instance,
+                operation,
                 details,
-            )),
-            events: vec![self.event(
-                *tenant_id,
-                super::worker::LIFECYCLE_REQUESTED,
+                queue: Some(queue),
+                backup: None,
+                idem,
                 now,
-                json!({"eventType": QueueKind::for_operation(op_type).event_type(),
-                       "tenantId": tenant_id.to_string(),
-                       "instanceId": instance_id.to_string(), "operationId": operation.id.to_string(),
-                       "reason": req.reason(), "desiredCount": req.desired_count(),
-                       "requestedBy": actor.label(), "correlationId": operation.correlation_id}),
-            )],
-            idempotency: self.idempotency_record(idem.as_ref(), *tenant_id, *instance_id, operation.id, now),
-        };
-        let accepted = Accepted {
-            instance,
-            operation,
-        };
-        let action = format!("{op_type}_INSTANCE");
-        self.commit(write, accepted, idem.as_ref(), now, &action)
-            .await
+            },
+        )
+        .await
     }
 
     /// C3.

@@ -405,10 +405,7 @@ fn tfvars(instance: &Instance, ledger: &[LedgerEntry], config: &PlatformConfig) 
         ("log_group_name", quoted(&config.log_group)),
         (
             "wordpress_image",
-            quoted(&format!(
-                "{}:{}",
-                config.image_repository, instance.wordpress_version
-            )),
+            quoted(&instance.image(&config.image_repository)),
         ),
         ("task_cpu", instance.task_size.cpu().to_string()),
         ("task_memory", instance.task_size.memory().to_string()),

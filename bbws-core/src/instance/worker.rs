@@ -33,11 +33,12 @@ pub const PROVISIONING_REQUESTED: &str = "INSTANCE_PROVISIONING_REQUESTED";
 /// The outbox event that asks for a deprovisioning.
 pub const DEPROVISIONING_REQUESTED: &str = "INSTANCE_DEPROVISIONING_REQUESTED";
 /// The outbox event that asks for a lifecycle change (suspend, resume, park, unpark, scale,
-/// restart).
+/// restart, update) or an identity configuration.
 pub const LIFECYCLE_REQUESTED: &str = "INSTANCE_LIFECYCLE_REQUESTED";
 
 /// What a message asks for, by its `eventType` (§2.5; the lifecycle names of the 2.5 HLD, with
-/// `SCALE_CLUSTER` and `RESTART_CLUSTER` for the changes it does not name).
+/// `SCALE_CLUSTER`, `RESTART_CLUSTER`, `UPDATE_CLUSTER` and `CONFIGURE_IDENTITY` for the changes
+/// it does not name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueueKind {
     Provision,
@@ -48,6 +49,10 @@ pub enum QueueKind {
     Unpark,
     Scale,
     Restart,
+    Update,
+    Backup,
+    Restore,
+    ConfigureIdentity,
 }
 
 /// The queue a message goes on (LLD §11.1).
@@ -62,7 +67,7 @@ pub enum Queue {
 }
 
 impl QueueKind {
-    const ALL: [QueueKind; 8] = [
+    const ALL: [QueueKind; 12] = [
         Self::Provision,
         Self::Deprovision,
         Self::Suspend,
@@ -71,6 +76,10 @@ impl QueueKind {
         Self::Unpark,
         Self::Scale,
         Self::Restart,
+        Self::Update,
+        Self::Backup,
+        Self::Restore,
+        Self::ConfigureIdentity,
     ];
 
     /// The message's `eventType`.
@@ -84,6 +93,10 @@ impl QueueKind {
             Self::Unpark => "START_CLUSTER_UNPARK",
             Self::Scale => "SCALE_CLUSTER",
             Self::Restart => "RESTART_CLUSTER",
+            Self::Update => "UPDATE_CLUSTER",
+            Self::Backup => "BACKUP_CLUSTER",
+            Self::Restore => "RESTORE_CLUSTER",
+            Self::ConfigureIdentity => "CONFIGURE_IDENTITY",
         }
     }
 
@@ -106,7 +119,11 @@ impl QueueKind {
             OperationType::Unpark => Self::Unpark,
             OperationType::Scale => Self::Scale,
             OperationType::Restart => Self::Restart,
-            _ => Self::Provision,
+            OperationType::Update => Self::Update,
+            OperationType::Backup => Self::Backup,
+            OperationType::Restore => Self::Restore,
+            OperationType::ConfigureIdentity => Self::ConfigureIdentity,
+            OperationType::Provision => Self::Provision,
         }
     }
 

@@ -10,6 +10,7 @@
 //! - `instance_ledger`: (instanceId, resourceType) → ledger record
 //! - `operations`: operationId → operation record
 //! - `instance_idempotency`: scoped key → idempotency record
+//! - `instance_backups`: (tenantId, `BACKUP#{createdAt}#{backupId}`) → backup record
 
 use async_trait::async_trait;
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
@@ -18,7 +19,8 @@ use serde_json::{Map, json};
 use super::{AUDIT, OUTBOX, RESOURCES};
 use super::{EmbeddedStore, ResourceRecord, from_json, storage, to_json};
 use crate::error::{Error, Result};
-use crate::ids::{InstanceId, OperationId, TenantId};
+use crate::ids::{BackupId, InstanceId, OperationId, TenantId};
+use crate::instance::backup::{Backup, BackupDao, BackupRecord, BackupWrite};
 use crate::instance::records::{
     InstanceIdempotencyRecord, InstanceRecord, LedgerRecord, OperationRecord,
 };
@@ -35,6 +37,7 @@ const RESOURCE_KEYS: TableDefinition<&str, &str> = TableDefinition::new("resourc
 const LEDGER: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("instance_ledger");
 const OPERATIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("operations");
 const IDEMPOTENCY: TableDefinition<&str, &[u8]> = TableDefinition::new("instance_idempotency");
+const BACKUPS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("instance_backups");
 
 /// Creates the tables (called once when the store opens).
 pub(super) fn create_tables(tx: &WriteTransaction) -> Result<()> {
@@ -44,7 +47,81 @@ pub(super) fn create_tables(tx: &WriteTransaction) -> Result<()> {
     tx.open_table(LEDGER).map_err(storage)?;
     tx.open_table(OPERATIONS).map_err(storage)?;
     tx.open_table(IDEMPOTENCY).map_err(storage)?;
+    tx.open_table(BACKUPS).map_err(storage)?;
     Ok(())
+}
+
+fn apply_backup(tx: &WriteTransaction, w: &BackupWrite) -> Result<()> {
+    let rec = BackupRecord::from(&w.backup);
+    let tid = rec.tenant_id.clone();
+    let sk = rec.sort_key();
+    let mut table = tx.open_table(BACKUPS).map_err(storage)?;
+    let current: Option<BackupRecord> =
+        match table.get((tid.as_str(), sk.as_str())).map_err(storage)? {
+            Some(g) => Some(from_json(g.value(), "backup")?),
+            None => None,
+        };
+    match (w.expect, &current) {
+        (WriteExpect::Absent, Some(_)) => {
+            return Err(Error::conflict(format!(
+                "Backup {} already exists",
+                rec.backup_id
+            )));
+        }
+        (WriteExpect::Version(_), None) => {
+            return Err(Error::business(
+                crate::error::ErrorCode::BackupNotFound,
+                format!("Backup {} not found", rec.backup_id),
+            ));
+        }
+        (WriteExpect::Version(expected), Some(cur)) if cur.version != expected => {
+            return Err(Error::VersionConflict {
+                expected,
+                current: cur.version,
+            });
+        }
+        _ => {}
+    }
+    table
+        .insert((tid.as_str(), sk.as_str()), to_json(&rec)?.as_slice())
+        .map_err(storage)?;
+    Ok(())
+}
+
+/// Every backup record of a tenant, oldest first (key order).
+fn tenant_backups(store: &EmbeddedStore, tenant: &TenantId) -> Result<Vec<Backup>> {
+    let tid = tenant.to_string();
+    let tx = store.db.begin_read().map_err(storage)?;
+    let table = tx.open_table(BACKUPS).map_err(storage)?;
+    let mut out = Vec::new();
+    for entry in table.range((tid.as_str(), "")..).map_err(storage)? {
+        let (k, v) = entry.map_err(storage)?;
+        if k.value().0 != tid {
+            break;
+        }
+        out.push(from_json::<BackupRecord>(v.value(), "backup")?.try_into()?);
+    }
+    Ok(out)
+}
+
+#[async_trait]
+impl BackupDao for EmbeddedStore {
+    async fn backups(&self, tenant: &TenantId, instance: &InstanceId) -> Result<Vec<Backup>> {
+        let mut all = tenant_backups(self, tenant)?;
+        all.retain(|b| b.instance_id == *instance);
+        all.reverse();
+        Ok(all)
+    }
+
+    async fn backup(&self, tenant: &TenantId, id: &BackupId) -> Result<Option<Backup>> {
+        Ok(tenant_backups(self, tenant)?
+            .into_iter()
+            .find(|b| b.id == *id))
+    }
+
+    async fn write_backup(&self, write: BackupWrite) -> Result<()> {
+        self.write(move |tx| apply_backup(tx, &write)).await
+    }
 }
 
 fn apply_operation(tx: &WriteTransaction, w: &OperationWrite) -> Result<()> {
@@ -182,6 +259,9 @@ fn apply_instance(tx: &WriteTransaction, w: &InstanceWrite) -> Result<()> {
 
     if let Some(ow) = &w.operation {
         apply_operation(tx, ow)?;
+    }
+    if let Some(bw) = &w.backup {
+        apply_backup(tx, bw)?;
     }
 
     let mut instance = w.instance.clone();

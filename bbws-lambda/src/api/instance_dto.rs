@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::dto::{Link, Links, tenant_href};
+use super::instance_update::UpdateInstanceRequest;
 
 /// The base path of an instance.
 pub fn instance_href(tenant: &TenantId, id: &InstanceId) -> String {
@@ -45,24 +46,38 @@ pub fn instance_links(i: &Instance) -> Links {
     let action = |name: &str| Link::action("POST", format!("{base}/{name}"));
     match i.state {
         InstanceState::Active => {
-            for name in ["suspend", "park", "restart"] {
+            for name in ["suspend", "park", "restart", "backup", "restore"] {
                 l.insert(name.into(), action(name));
             }
             l.insert("scale".into(), Link::action("PUT", format!("{base}/size")));
+            l.insert("update".into(), Link::action("PUT", &base));
         }
         InstanceState::Suspended => {
             l.insert("resume".into(), action("resume"));
+            l.insert("backup".into(), action("backup"));
         }
         InstanceState::Parked => {
             l.insert("unpark".into(), action("unpark"));
+            l.insert("backup".into(), action("backup"));
         }
         _ => {}
     }
+    l.insert("backups".into(), Link::get(format!("{base}/backups")));
     if i.state != InstanceState::Deprovisioned {
         l.insert("terraform".into(), Link::get(format!("{base}/terraform")));
     }
     l.insert("status".into(), Link::get(format!("{base}/status")));
     l.insert("health".into(), Link::get(format!("{base}/health")));
+    l.insert("logs".into(), Link::get(format!("{base}/logs")));
+    if i.provisioned_at.is_some() && i.state != InstanceState::Deprovisioned {
+        l.insert("identity".into(), Link::get(format!("{base}/identity")));
+    }
+    if i.state == InstanceState::Active {
+        l.insert(
+            "configureIdentity".into(),
+            Link::action("PUT", format!("{base}/identity")),
+        );
+    }
     if i.state
         .can_transition_to(InstanceState::PendingProvisioning)
     {
@@ -267,6 +282,10 @@ pub struct InstanceResponse {
     pub memory: u32,
     pub desired_count: u32,
     pub wordpress_version: String,
+    /// The container image the service runs; null for an instance recorded before images
+    /// were (it runs the platform's image of `wordpressVersion`).
+    #[schema(example = "dev-wordpress:6.4.2")]
+    pub container_image: Option<String>,
     pub opportunity_id: Option<String>,
     pub domain: String,
     pub endpoint: String,
@@ -306,6 +325,7 @@ impl From<&Instance> for InstanceResponse {
             memory: i.task_size.memory(),
             desired_count: i.desired_count.get(),
             wordpress_version: i.wordpress_version.clone(),
+            container_image: i.container_image.clone(),
             opportunity_id: i.opportunity.as_ref().map(|o| o.as_str().to_owned()),
             domain: i.domain.clone(),
             endpoint: i.endpoint(),
@@ -402,6 +422,15 @@ pub struct OperationResponse {
     pub completed_at: Option<String>,
     pub requested_by: String,
     pub correlation_id: String,
+    /// `UPDATE` operations: the change asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<UpdateInstanceRequest>,
+    /// BACKUP: the backup it takes; RESTORE: the backup it replays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_id: Option<String>,
+    /// RESTORE: the backup it takes of the data it replaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pre_restore_backup_id: Option<String>,
     pub version: u64,
     #[serde(rename = "_links")]
     #[schema(value_type = std::collections::HashMap<String, Link>)]
@@ -447,6 +476,9 @@ impl From<&Operation> for OperationResponse {
             completed_at: o.completed_at.map(|t| t.to_string()),
             requested_by: o.requested_by.clone(),
             correlation_id: o.correlation_id.clone(),
+            update: o.update.as_ref().map(UpdateInstanceRequest::from),
+            backup_id: o.backup_id.map(|b| b.to_string()),
+            pre_restore_backup_id: o.safety_backup_id.map(|b| b.to_string()),
             version: o.version,
             links,
         }

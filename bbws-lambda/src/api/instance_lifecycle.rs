@@ -20,7 +20,7 @@ use utoipa::ToSchema;
 
 use super::extract::{Caller, IdempotencyHeader, JsonBody, PathParams};
 use super::instance_dto::AcceptedResponse;
-use super::instances::{InstancesState, accepted_response, instance_id, run_here};
+use super::instances::{InstancesState, accepted_and_run, instance_id};
 
 type ApiResult = Result<axum::response::Response, super::error::ApiError>;
 
@@ -55,12 +55,7 @@ async fn accept(
         .instances
         .request_lifecycle(&actor, &tenant, &id, req, key.as_ref())
         .await?;
-    let accepted = if created.replayed {
-        created.value
-    } else {
-        run_here(&s, &actor, created.value).await
-    };
-    Ok(accepted_response(&accepted, &message, created.replayed))
+    Ok(accepted_and_run(&s, &actor, created, &message).await)
 }
 
 /// Suspend an instance (C9): the service to 0 tasks with autoscaling paused; data kept.

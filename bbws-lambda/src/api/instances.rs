@@ -102,12 +102,43 @@ pub(crate) async fn run_here(
     accepted
 }
 
+/// An accepted operation run here first (`bbws serve`), unless it is a replay: a replay answers
+/// as the first request did.
+pub(crate) async fn settle(
+    s: &InstancesState,
+    actor: &Actor,
+    created: bbws_core::tenant::Created<Accepted>,
+) -> Accepted {
+    if created.replayed {
+        created.value
+    } else {
+        Box::pin(run_here(s, actor, created.value)).await
+    }
+}
+
+/// The 202 of an accepted operation ([`settle`]d first): `Location` names the operation.
+pub(crate) async fn accepted_and_run(
+    s: &InstancesState,
+    actor: &Actor,
+    created: bbws_core::tenant::Created<Accepted>,
+    message: &str,
+) -> Response {
+    let replayed = created.replayed;
+    let accepted = settle(s, actor, created).await;
+    accepted_response(&accepted, message, replayed)
+}
+
 pub(crate) fn accepted_response(a: &Accepted, message: &str, replayed: bool) -> Response {
-    let mut res = (
-        StatusCode::ACCEPTED,
-        Json(AcceptedResponse::new(a, message)),
-    )
-        .into_response();
+    accepted_with_body(&AcceptedResponse::new(a, message), a, replayed)
+}
+
+/// A 202 for `a` with `body` (the accepted operation, or a shape that holds it).
+pub(crate) fn accepted_with_body(
+    body: &impl serde::Serialize,
+    a: &Accepted,
+    replayed: bool,
+) -> Response {
+    let mut res = (StatusCode::ACCEPTED, Json(body)).into_response();
     if let Ok(loc) = HeaderValue::from_str(&operation_href(&a.operation.id)) {
         res.headers_mut().insert(header::LOCATION, loc);
     }
@@ -172,16 +203,7 @@ pub async fn provision_instance(
         .instances
         .request_provisioning(&actor, &tenant, req, key.as_ref())
         .await?;
-    let accepted = if created.replayed {
-        created.value
-    } else {
-        run_here(&s, &actor, created.value).await
-    };
-    Ok(accepted_response(
-        &accepted,
-        PROVISIONING_ACCEPTED,
-        created.replayed,
-    ))
+    Ok(accepted_and_run(&s, &actor, created, PROVISIONING_ACCEPTED).await)
 }
 
 /// An instance (C3).
@@ -292,16 +314,7 @@ pub async fn deprovision_instance(
         .instances
         .request_deprovisioning(&actor, &tenant, &id, options, key.as_ref())
         .await?;
-    let accepted = if created.replayed {
-        created.value
-    } else {
-        run_here(&s, &actor, created.value).await
-    };
-    Ok(accepted_response(
-        &accepted,
-        DEPROVISIONING_ACCEPTED,
-        created.replayed,
-    ))
+    Ok(accepted_and_run(&s, &actor, created, DEPROVISIONING_ACCEPTED).await)
 }
 
 /// Retry a failed provisioning (US-2.7-005): FAILED → `PENDING_PROVISIONING` with a new

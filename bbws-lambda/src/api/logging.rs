@@ -40,6 +40,7 @@ pub fn action(method: &Method, path: &str) -> Option<&'static str> {
         ("GET", ["tenants", _, "instances"]) => "LIST_INSTANCES",
         ("POST", ["tenants", _, "instances"]) => "PROVISION_INSTANCE",
         ("GET", ["tenants", _, "instances", _]) => "GET_INSTANCE",
+        ("PUT", ["tenants", _, "instances", _]) => "UPDATE_INSTANCE",
         ("DELETE", ["tenants", _, "instances", _]) => "DEPROVISION_INSTANCE",
         ("POST", ["tenants", _, "instances", _, "retry"]) => "RETRY_INSTANCE_PROVISIONING",
         ("GET", ["operations", _]) => "GET_OPERATION",

@@ -10,9 +10,13 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod hierarchy;
+pub mod instance_backups;
 pub mod instance_dto;
+pub mod instance_identity;
 pub mod instance_lifecycle;
+pub mod instance_logs;
 pub mod instance_terraform;
+pub mod instance_update;
 pub mod instances;
 pub mod invitations;
 pub mod logging;
@@ -171,7 +175,7 @@ fn org_routes() -> Router<OrgState> {
         )
 }
 
-/// The instance routes (digest 2.7 C1–C3, C5, C6, C8–C12, C16, C17, C20, C21, retry).
+/// The instance routes (digest 2.7 C1–C6, C8–C22, retry).
 fn instance_routes() -> Router<instances::InstancesState> {
     let collection = "/v1.0/tenants/{tenantId}/instances";
     let instance = format!("{collection}/{{instanceId}}");
@@ -182,7 +186,9 @@ fn instance_routes() -> Router<instances::InstancesState> {
         )
         .route(
             &instance,
-            get(instances::get_instance).delete(instances::deprovision_instance),
+            get(instances::get_instance)
+                .put(instance_update::update_instance)
+                .delete(instances::deprovision_instance),
         )
         .route(
             &format!("{instance}/status"),
@@ -191,6 +197,14 @@ fn instance_routes() -> Router<instances::InstancesState> {
         .route(
             &format!("{instance}/health"),
             get(instances::get_instance_health),
+        )
+        .route(
+            &format!("{instance}/logs"),
+            get(instance_logs::get_instance_logs),
+        )
+        .route(
+            &format!("{instance}/identity"),
+            get(instance_identity::get_identity).put(instance_identity::configure_identity),
         )
         .route(
             &format!("{instance}/retry"),
@@ -223,6 +237,18 @@ fn instance_routes() -> Router<instances::InstancesState> {
         .route(
             &format!("{instance}/restart"),
             post(instance_lifecycle::restart_instance),
+        )
+        .route(
+            &format!("{instance}/backup"),
+            post(instance_backups::backup_instance),
+        )
+        .route(
+            &format!("{instance}/backups"),
+            get(instance_backups::list_backups),
+        )
+        .route(
+            &format!("{instance}/restore"),
+            post(instance_backups::restore_instance),
         )
         .route(
             "/v1.0/operations/{operationId}",

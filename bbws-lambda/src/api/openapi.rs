@@ -30,8 +30,8 @@ pub const TOKEN_PATTERN: &str = "^[A-Za-z0-9_-]{43}$";
 pub const USER_ID_PATTERN: &str = "^[A-Za-z0-9._@+:-]{1,128}$";
 
 use super::{
-    dto, hierarchy, instance_lifecycle, instance_terraform, instances, invitations, public,
-    tenants, users,
+    dto, hierarchy, instance_backups, instance_identity, instance_lifecycle, instance_logs,
+    instance_terraform, instance_update, instances, invitations, public, tenants, users,
 };
 
 /// The tenant API.
@@ -100,6 +100,9 @@ use super::{
         instances::get_instance,
         instances::get_instance_status,
         instances::get_instance_health,
+        instance_logs::get_instance_logs,
+        instance_identity::get_identity,
+        instance_identity::configure_identity,
         instances::deprovision_instance,
         instances::retry_instance,
         instances::get_operation,
@@ -110,6 +113,10 @@ use super::{
         instance_lifecycle::unpark_instance,
         instance_lifecycle::scale_instance,
         instance_lifecycle::restart_instance,
+        instance_backups::backup_instance,
+        instance_backups::list_backups,
+        instance_backups::restore_instance,
+        instance_update::update_instance,
         public::health,
         public::openapi_json,
     ),

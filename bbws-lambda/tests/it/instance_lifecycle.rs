@@ -76,6 +76,30 @@ pub(crate) async fn failed_instance(app: &Router, name: &str) -> (String, String
     (t, inst, path)
 }
 
+/// ECS reports the instance's service steady: FAILED -> ACTIVE.
+pub(crate) async fn activate(app: &Router, store: &Arc<EmbeddedStore>, t: &str, path: &str) {
+    let handler = EcsEventHandler::new(
+        store.clone(),
+        None,
+        Environment::Dev,
+        Arc::new(SystemClock),
+        Arc::new(RandomIds),
+    );
+    let (_, _, instance) = call(app, Method::GET, path, Some(&admin()), None).await;
+    let event = json!({
+        "version": "0", "id": format!("ev-activate-{t}"), "detail-type": "ECS Service Action",
+        "source": "aws.ecs", "time": "2026-12-04T10:00:00Z",
+        "resources": [format!("arn:aws:ecs:eu-west-1:1:service/dev-cluster/tenant-{}-wordpress",
+                              instance["resourceKey"].as_str().unwrap_or_default())],
+        "detail": {"eventName": "SERVICE_STEADY_STATE", "createdAt": "2026-12-04T10:00:00.000Z",
+                   "tags": [{"key": "bbws:tenant-id", "value": t}, {"key": "bbws:environment", "value": "dev"}]}
+    });
+    assert!(matches!(
+        handler.handle(&event).await.expect("handled"),
+        SyncOutcome::Moved { .. }
+    ));
+}
+
 #[tokio::test]
 async fn wrong_states_bad_bodies_and_bounds_are_refused_before_anything_is_accepted() {
     let (app, _) = app_with_store();
@@ -163,27 +187,7 @@ async fn an_active_instance_offers_its_actions_and_a_suspend_is_accepted_and_ref
  {
     let (app, store) = app_with_store();
     let (t, inst, path) = failed_instance(&app, "Lifecycle Corp").await;
-    // ECS reports the service steady: FAILED -> ACTIVE.
-    let handler = EcsEventHandler::new(
-        store.clone(),
-        None,
-        Environment::Dev,
-        Arc::new(SystemClock),
-        Arc::new(RandomIds),
-    );
-    let (_, _, instance) = call(&app, Method::GET, &path, Some(&admin()), None).await;
-    let event = json!({
-        "version": "0", "id": "ev-lifecycle-1", "detail-type": "ECS Service Action",
-        "source": "aws.ecs", "time": "2026-12-04T10:00:00Z",
-        "resources": [format!("arn:aws:ecs:eu-west-1:1:service/dev-cluster/tenant-{}-wordpress",
-                              instance["resourceKey"].as_str().unwrap_or_default())],
-        "detail": {"eventName": "SERVICE_STEADY_STATE", "createdAt": "2026-12-04T10:00:00.000Z",
-                   "tags": [{"key": "bbws:tenant-id", "value": t}, {"key": "bbws:environment", "value": "dev"}]}
-    });
-    assert!(matches!(
-        handler.handle(&event).await.expect("handled"),
-        SyncOutcome::Moved { .. }
-    ));
+    activate(&app, &store, &t, &path).await;
     let (_, _, active) = call(&app, Method::GET, &path, Some(&admin()), None).await;
     assert_eq!(active["status"], "ACTIVE", "{active}");
     let links = link_names(&active);

@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::support::{activate, admin, call, create, header_str, id_of, new_tenant, park};
 
 /// Every path the router serves.
-const PATHS: [&str; 46] = [
+const PATHS: [&str; 51] = [
     "/v1.0/health",
     "/v1.0/openapi.json",
     "/v1.0/tenants",
@@ -44,6 +44,8 @@ const PATHS: [&str; 46] = [
     "/v1.0/tenants/{tenantId}/instances/{instanceId}",
     "/v1.0/tenants/{tenantId}/instances/{instanceId}/status",
     "/v1.0/tenants/{tenantId}/instances/{instanceId}/health",
+    "/v1.0/tenants/{tenantId}/instances/{instanceId}/logs",
+    "/v1.0/tenants/{tenantId}/instances/{instanceId}/identity",
     "/v1.0/tenants/{tenantId}/instances/{instanceId}/retry",
     "/v1.0/tenants/{tenantId}/instances/{instanceId}/terraform",
     "/v1.0/tenants/{tenantId}/instances/{instanceId}/suspend",
@@ -52,6 +54,9 @@ const PATHS: [&str; 46] = [
     "/v1.0/tenants/{tenantId}/instances/{instanceId}/unpark",
     "/v1.0/tenants/{tenantId}/instances/{instanceId}/size",
     "/v1.0/tenants/{tenantId}/instances/{instanceId}/restart",
+    "/v1.0/tenants/{tenantId}/instances/{instanceId}/backup",
+    "/v1.0/tenants/{tenantId}/instances/{instanceId}/backups",
+    "/v1.0/tenants/{tenantId}/instances/{instanceId}/restore",
     "/v1.0/operations/{operationId}",
 ];
 

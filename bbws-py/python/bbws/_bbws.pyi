@@ -427,6 +427,7 @@ class Instance(TypedDict):
     memory: int
     desiredCount: int
     wordpressVersion: str
+    containerImage: str | None
     opportunityId: str | None
     domain: str
     endpoint: str
@@ -533,8 +534,16 @@ class Operation(TypedDict):
     completedAt: str | None
     requestedBy: str
     correlationId: str
+    update: NotRequired[InstanceUpdate]
     version: int
     _links: dict[str, Link]
+
+class InstanceUpdate(TypedDict, total=False):
+    """The change an `UPDATE` operation carries (the API's `UpdateInstanceRequest`)."""
+
+    containerImage: str
+    wordpressVersion: str
+    tier: Tier
 
 class Accepted(TypedDict):
     """The API's 202 body of an accepted provisioning, deprovisioning or retry."""
@@ -575,6 +584,62 @@ class LedgerEntry(TypedDict):
     status: Literal["creating", "active", "deleting", "deleted", "failed"]
     error: str | None
     updatedAt: str
+
+class LogEntry(TypedDict):
+    timestamp: str
+    message: str
+    logStream: str
+    """`{resourceKey}/wordpress/{taskId}`."""
+
+class InstanceLogs(TypedDict):
+    """`InstanceLogsResponse` of the API: one page of the containers' logs, oldest first."""
+
+    tenantId: str
+    instanceId: str
+    entries: list[LogEntry]
+    count: int
+    startTime: str
+    endTime: str
+    limit: int
+    nextToken: NotRequired[str]
+    moreAvailable: bool
+    _links: dict[str, Link]
+
+Mfa = Literal["OFF", "OPTIONAL", "REQUIRED"]
+
+class PasswordPolicy(TypedDict):
+    minimumLength: int
+    requireUppercase: bool
+    requireLowercase: bool
+    requireNumbers: bool
+    requireSymbols: bool
+
+class IdentityConfig(TypedDict):
+    """`IdentityResponse` of the API: the tenant's Cognito pool, never the client secret."""
+
+    tenantId: str
+    instanceId: str
+    userPoolId: str
+    userPoolArn: str | None
+    clientId: str | None
+    domain: str | None
+    passwordPolicy: PasswordPolicy
+    mfaConfiguration: Mfa
+    checkedAt: str
+    _links: dict[str, Link]
+
+class PasswordPolicyChange(TypedDict, total=False):
+    minimumLength: int
+    requireUppercase: bool
+    requireLowercase: bool
+    requireNumbers: bool
+    requireSymbols: bool
+
+class ConfigureIdentityBody(TypedDict, total=False):
+    """The API's `PUT …/identity` body: at least one of the two."""
+
+    passwordPolicy: PasswordPolicyChange
+    mfaConfiguration: Mfa
 
 class CreateInstanceBody(TypedDict, total=False):
     tier: Tier
@@ -647,9 +712,68 @@ class InstanceService:
         idempotency_key: str | None = None,
     ) -> Accepted:
         """Accepts a lifecycle change (202 body); run it with run(operationId)."""
+    def update(
+        self,
+        claims: Claims,
+        tenant_id: str,
+        instance_id: str,
+        container_image: str | None = None,
+        wordpress_version: str | None = None,
+        tier: Tier | None = None,
+        if_match: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Accepted:
+        """Accepts a rolling update of an ACTIVE instance (202 body, an UPDATE operation; already
+        COMPLETED when nothing changes); run it with run(operationId)."""
+    def request_backup(
+        self,
+        claims: Claims,
+        tenant_id: str,
+        instance_id: str,
+        description: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Accepts a backup (202 body with backupId); run it with run(operationId)."""
+    def backups(self, claims: Claims, tenant_id: str, instance_id: str) -> list[dict[str, Any]]:
+        """The instance's backups, newest first."""
+    def request_restore(
+        self,
+        claims: Claims,
+        tenant_id: str,
+        instance_id: str,
+        backup_id: str,
+        idempotency_key: str | None = None,
+    ) -> Accepted:
+        """Accepts a restore from a COMPLETED backup (202 body); run it with run(operationId)."""
     def get(self, claims: Claims, tenant_id: str, instance_id: str) -> Instance: ...
     def status(self, claims: Claims, tenant_id: str, instance_id: str) -> InstanceStatus: ...
     def health(self, claims: Claims, tenant_id: str, instance_id: str) -> InstanceHealth: ...
+    def logs(
+        self,
+        claims: Claims,
+        tenant_id: str,
+        instance_id: str,
+        start_time: str | None = None,
+        end_time: str | None = None,
+        limit: int | None = None,
+        next_token: str | None = None,
+    ) -> InstanceLogs:
+        """One page of the containers' logs (RFC 3339 window, default the last hour; limit
+        1-1000); empty for an instance that never ran; CloudUnavailableError without a live
+        cloud."""
+    def identity(self, claims: Claims, tenant_id: str, instance_id: str) -> IdentityConfig:
+        """The Cognito pool read live; ConflictError without a pool, CloudUnavailableError
+        without a live cloud."""
+    def request_identity_configuration(
+        self,
+        claims: Claims,
+        tenant_id: str,
+        instance_id: str,
+        body: ConfigureIdentityBody | Mapping[str, Any],
+        idempotency_key: str | None = None,
+    ) -> Accepted:
+        """Accepts a password policy and/or MFA change of an ACTIVE instance (202 body); run it
+        with run(operationId)."""
     def list(self, claims: Claims, tenant_id: str) -> InstanceList: ...
     def operation(self, claims: Claims, operation_id: str) -> Operation: ...
     def ledger(self, claims: Claims, tenant_id: str, instance_id: str) -> list[LedgerEntry]: ...
@@ -725,6 +849,8 @@ class InvalidStateError(BusinessException): ...
 class InstanceNotFoundError(BusinessException): ...
 class OperationNotFoundError(BusinessException): ...
 class ScaleLimitExceededError(BusinessException): ...
+class BackupNotFoundError(BusinessException): ...
+class BackupNotRestorableError(BusinessException): ...
 class DynamoDbError(UnexpectedException): ...
 class EventBridgeError(UnexpectedException): ...
 class StorageError(UnexpectedException): ...

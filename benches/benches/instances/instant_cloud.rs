@@ -10,7 +10,11 @@ use bbws_core::instance::ports::{
     CloudResource, CloudResult, Compute, DatabaseProvisioner, DatabaseSpec, DomainSpec,
     FileStorage, GroupSpec, Health, HealthProbe, HealthTarget, IdentityProvisioner,
     ListenerRuleSpec, LoadBalancer, ScalingBounds, SecretSpec, SecretStore, SecretValue,
-    ServiceSpec, ServiceStatus, TargetGroupSpec, TargetHealth, TaskDefinitionSpec, UserPoolSpec,
+    ServiceRollout, ServiceSpec, ServiceStatus, TargetGroupSpec, TargetHealth, TaskDefinitionSpec,
+    UserPoolSpec,
+};
+use bbws_core::instance::ports::{
+    ContainerLogs, LogEvents, LogFilter, MfaConfiguration, PasswordPolicyChange, UserPoolSettings,
 };
 
 /// The bench double (see the module docs).
@@ -59,6 +63,25 @@ impl IdentityProvisioner for InstantCloud {
     }
     async fn delete_groups(&self, _: &str, _: &[String]) -> CloudResult<()> {
         Ok(())
+    }
+    async fn describe_user_pool(&self, _: &str) -> CloudResult<Option<UserPoolSettings>> {
+        Ok(None)
+    }
+    async fn update_password_policy(&self, _: &str, _: &PasswordPolicyChange) -> CloudResult<()> {
+        Ok(())
+    }
+    async fn set_mfa_configuration(&self, _: &str, _: MfaConfiguration) -> CloudResult<()> {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ContainerLogs for InstantCloud {
+    async fn filter_events(&self, _: &LogFilter) -> CloudResult<LogEvents> {
+        Ok(LogEvents::Page {
+            events: Vec::new(),
+            next_token: None,
+        })
     }
 }
 
@@ -182,6 +205,9 @@ impl Compute for InstantCloud {
     async fn force_new_deployment(&self, _: &str, _: &str) -> CloudResult<()> {
         Ok(())
     }
+    async fn deploy_revision(&self, _: &ServiceRollout) -> CloudResult<()> {
+        Ok(())
+    }
     async fn set_autoscaling(&self, _: &ScalingBounds) -> CloudResult<()> {
         Ok(())
     }
@@ -215,5 +241,11 @@ impl Archive for InstantCloud {
     }
     async fn find_archive(&self, _: &str, _: &str) -> CloudResult<Option<CloudResource>> {
         Ok(None)
+    }
+    async fn restore_database(&self, _: &str, _: &str, _: &str) -> CloudResult<()> {
+        Ok(())
+    }
+    async fn restore_files(&self, _: &str, _: &str, _: &str, _: &str) -> CloudResult<()> {
+        Ok(())
     }
 }

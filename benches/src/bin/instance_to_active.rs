@@ -9,6 +9,9 @@
 //! Each run: a new ACTIVE tenant on a DynamoDB table in moto (not timed); then, timed, the
 //! provisioning request (`InstanceService::request_provisioning`, the 202) and
 //! `ProvisioningEngine::run` until the operation is COMPLETED and the instance ACTIVE; then the
+//! backup of the instance with [`ROWS`] rows in a table (request to COMPLETED) and its restore
+//! (request to ACTIVE again: stop, pre-restore backup, replay, start), both timed, with the rows
+//! checked after the restore; then the
 //! deprovisioning (archives included), timed too, after which every object the run made must be
 //! gone from moto and MariaDB, or the program fails (the same inventory, taken while ACTIVE,
 //! must show every kind of object, so an empty one means the objects are gone). It prints min / p50 / max of both, and for
@@ -20,7 +23,7 @@
 //! the bbws-aws instance tests do: ECS services in moto never run a task, so the health wait
 //! asks the real probe (`AwsHealth`) and counts its "starting, no task running" for a live
 //! service as healthy; and one-off ECS tasks cannot run, so the file archive's upload is made
-//! here and the purge does nothing. Everything else is the real adapter on moto's real answers.
+//! here, and the purge and the files' restore do nothing. Everything else is the real adapter on moto's real answers.
 //!
 //! Needs the project's virtualenv (`scripts/python-env`: moto) and Debian's `mariadb-server`.
 
@@ -55,6 +58,9 @@ use mysql_async::prelude::Queryable;
 use serde_json::Value;
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// Rows in the table the backup and the restore carry (about 200 bytes each).
+const ROWS: usize = 2000;
 
 const USAGE: &str = "instance_to_active [--runs 5]";
 const COMMAND: &str = "cargo run --release -p bbws-benches --bin instance_to_active --";
@@ -421,8 +427,11 @@ async fn inventory(w: &World, key: &str, host: &str) -> Result<Vec<(&'static str
 /// One run's figures.
 struct Run {
     to_active: Duration,
+    to_backed_up: Duration,
+    to_restored: Duration,
     to_deprovisioned: Duration,
     steps: Vec<(StepName, i64)>,
+    restore_steps: Vec<(StepName, i64)>,
 }
 
 fn step_millis(op: &Operation) -> Vec<(StepName, i64)> {
@@ -486,6 +495,9 @@ async fn one_run(w: &World, n: usize) -> Result<Run> {
         return Err(format!("run {n}: ACTIVE, but moto or MariaDB has no {missing:?}").into());
     }
 
+    let (to_backed_up, to_restored, restore_steps) =
+        backup_and_restore(w, n, &tenant.id, &instance).await?;
+
     let start = Instant::now();
     let accepted = w
         .instances
@@ -516,9 +528,86 @@ async fn one_run(w: &World, n: usize) -> Result<Run> {
     }
     Ok(Run {
         to_active,
+        to_backed_up,
+        to_restored,
         to_deprovisioned,
         steps,
+        restore_steps,
     })
+}
+
+async fn tenant_db(
+    w: &World,
+    instance: &bbws_core::instance::Instance,
+) -> Result<mysql_async::Conn> {
+    let (host, port) = w.db_endpoint.split_once(':').ok_or("db endpoint")?;
+    Ok(mysql_async::Conn::new(
+        mysql_async::OptsBuilder::default()
+            .ip_or_hostname(host)
+            .tcp_port(port.parse()?)
+            .user(Some("root"))
+            .db_name(Some(format!(
+                "tenant_{}_db",
+                instance.resource_key.as_str()
+            )))
+            .prefer_socket(false),
+    )
+    .await?)
+}
+
+/// Timed: a backup of [`ROWS`] rows, then (after the rows were deleted) its restore; the rows
+/// must be back.
+async fn backup_and_restore(
+    w: &World,
+    n: usize,
+    tenant: &bbws_core::ids::TenantId,
+    instance: &bbws_core::instance::Instance,
+) -> Result<(Duration, Duration, Vec<(StepName, i64)>)> {
+    let mut db = tenant_db(w, instance).await?;
+    db.query_drop("CREATE TABLE bench_posts (id INT PRIMARY KEY, body TEXT)")
+        .await?;
+    let body = "x".repeat(200);
+    db.exec_batch(
+        "INSERT INTO bench_posts VALUES (?, ?)",
+        (0..ROWS).map(|i| (i, body.as_str())),
+    )
+    .await?;
+    db.disconnect().await?;
+
+    let start = Instant::now();
+    let accepted = w
+        .instances
+        .request_backup(&w.admin, tenant, &instance.id, None, None)
+        .await?
+        .value;
+    let op = w.engine.run(&accepted.operation.id).await?;
+    let to_backed_up = start.elapsed();
+    let backup = op.backup_id.ok_or("no backup id")?;
+    if op.status != OperationStatus::Completed {
+        return Err(format!("run {n}: backup ended {}: {:?}", op.status, op.error).into());
+    }
+
+    let mut db = tenant_db(w, instance).await?;
+    db.query_drop("DELETE FROM bench_posts").await?;
+    db.disconnect().await?;
+    let start = Instant::now();
+    let accepted = w
+        .instances
+        .request_restore(&w.admin, tenant, &instance.id, &backup, None)
+        .await?
+        .value;
+    let op = w.engine.run(&accepted.operation.id).await?;
+    let to_restored = start.elapsed();
+    if op.status != OperationStatus::Completed {
+        return Err(format!("run {n}: restore ended {}: {:?}", op.status, op.error).into());
+    }
+    let mut db = tenant_db(w, instance).await?;
+    let count: Option<usize> = db.query_first("SELECT COUNT(*) FROM bench_posts").await?;
+    db.disconnect().await?;
+    if count != Some(ROWS) {
+        return Err(format!("run {n}: {count:?} rows after the restore, not {ROWS}").into());
+    }
+    Ok((to_backed_up, to_restored, step_millis(&op)))
 }
 
 /// Linear interpolation between the closest ranks.
@@ -552,8 +641,10 @@ async fn main() -> Result<()> {
     for n in 1..=runs {
         let r = one_run(&w, n).await?;
         eprintln!(
-            "run {n}/{runs}: ACTIVE after {:.1} ms, DEPROVISIONED after {:.1} ms, nothing left",
+            "run {n}/{runs}: ACTIVE after {:.1} ms, backup {:.1} ms, restore {:.1} ms, DEPROVISIONED after {:.1} ms, nothing left",
             r.to_active.as_secs_f64() * 1e3,
+            r.to_backed_up.as_secs_f64() * 1e3,
+            r.to_restored.as_secs_f64() * 1e3,
             r.to_deprovisioned.as_secs_f64() * 1e3
         );
         results.push(r);
@@ -566,6 +657,24 @@ async fn main() -> Result<()> {
             results
                 .iter()
                 .map(|r| r.to_active.as_secs_f64() * 1e3)
+                .collect()
+        )
+    );
+    println!(
+        "backup ({ROWS} rows) -> COMPLETED {}",
+        summary(
+            results
+                .iter()
+                .map(|r| r.to_backed_up.as_secs_f64() * 1e3)
+                .collect()
+        )
+    );
+    println!(
+        "restore -> ACTIVE again    {}",
+        summary(
+            results
+                .iter()
+                .map(|r| r.to_restored.as_secs_f64() * 1e3)
                 .collect()
         )
     );
@@ -585,6 +694,22 @@ async fn main() -> Result<()> {
             .iter()
             .filter_map(|r| {
                 r.steps
+                    .iter()
+                    .find(|(s, _)| *s == step)
+                    .map(|(_, ms)| *ms as f64)
+            })
+            .collect();
+        if !xs.is_empty() {
+            println!("  {:<26}{}", step.as_str(), summary(xs));
+        }
+    }
+    println!("restore steps (startedAt -> completedAt):");
+    for step in StepName::RESTORE {
+        #[allow(clippy::cast_precision_loss)]
+        let xs: Vec<f64> = results
+            .iter()
+            .filter_map(|r| {
+                r.restore_steps
                     .iter()
                     .find(|(s, _)| *s == step)
                     .map(|(_, ms)| *ms as f64)

@@ -62,6 +62,7 @@ async fn drive(w: &World, i: &Instance, states: &[InstanceState]) -> Instance {
         w.tenants
             .store
             .write_instance(InstanceWrite {
+                backup: None,
                 instance: next.clone(),
                 expect: WriteExpect::Version(current.version),
                 guard: InstanceGuard::Keep,

@@ -14,8 +14,12 @@ use bbws_core::instance::ports::{
     AccessPointSpec, AppClient, AppClientSpec, Archive, ArchiveSpec, AutoscalingSpec, Compute,
     DatabaseProvisioner, DatabaseSpec, DomainSpec, FileStorage, GroupSpec, Health, HealthProbe,
     HealthTarget, IdentityProvisioner, ListenerRuleSpec, LoadBalancer, ScalingBounds, SecretSpec,
-    SecretStore, SecretValue, ServiceDeployment, ServiceSpec, ServiceStatus, ServiceTask, Tags,
-    TargetGroupSpec, TargetHealth, TaskDefinitionSpec, UserPoolSpec,
+    SecretStore, SecretValue, ServiceDeployment, ServiceRollout, ServiceSpec, ServiceStatus,
+    ServiceTask, Tags, TargetGroupSpec, TargetHealth, TaskDefinitionSpec, UserPoolSpec,
+};
+use bbws_core::instance::ports::{
+    ContainerLogs, LogEvent, LogEvents, LogFilter, MfaConfiguration, PasswordPolicy,
+    PasswordPolicyChange, UserPoolSettings,
 };
 use bbws_core::instance::{
     CloudError, CloudResource, CloudResult, ResourceType, TAG_ENVIRONMENT, TAG_TENANT,
@@ -48,6 +52,13 @@ pub enum Kind {
     ServiceUpdate,
     /// `RegisterScalableTarget` on an existing target (bounds, suspension).
     ScalingUpdate,
+    /// A restore of a database or a directory from an archive (`Op::Create`).
+    Restore,
+    /// `DescribeUserPool`, `UpdateUserPool` and `SetUserPoolMfaConfig` on an existing pool
+    /// (`Op::Check` reads, `Op::Create` changes).
+    PoolSettings,
+    /// `FilterLogEvents` (`Op::Check`).
+    Logs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +127,28 @@ struct State {
     /// Target states per target group when a test says so; otherwise one healthy target per
     /// running task.
     targets: BTreeMap<String, Vec<String>>,
+    /// Each user pool's password policy and MFA, by pool id.
+    pools: BTreeMap<String, (PasswordPolicy, MfaConfiguration)>,
+    /// Log events as `(group, stream, timestamp ms, message)`.
+    logs: Vec<(String, String, i64, String)>,
+    /// Every `FilterLogEvents` call, in order.
+    log_filters: Vec<LogFilter>,
+    /// At most this many events per `FilterLogEvents` answer, whatever the limit (CloudWatch
+    /// answers short pages when a call hits its scan bounds).
+    log_page_cap: Option<u32>,
+    /// Continuation tokens are refused (they expired).
+    log_tokens_expired: bool,
+    /// Every task definition registered, in order.
+    registered: Vec<TaskDefinitionSpec>,
+    /// The revision each service runs: the one it was created with, then the one each rolling
+    /// deployment moved it to.
+    service_revision: BTreeMap<String, String>,
+    /// Every rolling deployment asked for, in order.
+    rollouts: Vec<ServiceRollout>,
+    /// The next rolling deployment fails and the circuit breaker rolls it back.
+    roll_back_next: bool,
+    /// The revision whose deployment was rolled back, per service.
+    rolled_back: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default)]
@@ -361,8 +394,14 @@ fn refuse(action: &str, why: &str) -> CloudError {
 #[async_trait]
 impl IdentityProvisioner for FakeCloud {
     async fn create_user_pool(&self, spec: &UserPoolSpec) -> CloudResult<CloudResource> {
-        self.create(Kind::UserPool, &spec.name, &spec.tags, None, |_| Ok(()))
-            .await
+        let pool = self
+            .create(Kind::UserPool, &spec.name, &spec.tags, None, |_| Ok(()))
+            .await?;
+        self.st()
+            .pools
+            .entry(pool.id.clone())
+            .or_insert_with(|| (spec.password_policy.clone(), spec.mfa));
+        Ok(pool)
     }
     async fn find_user_pool(&self, name: &str) -> CloudResult<Option<CloudResource>> {
         Ok(self.find(Kind::UserPool, name))
@@ -452,6 +491,137 @@ impl IdentityProvisioner for FakeCloud {
     async fn delete_groups(&self, pool: &str, _names: &[String]) -> CloudResult<()> {
         self.delete_where(Kind::Groups, pool, |n, _| n == pool, |_, _| Ok(()))
             .await
+    }
+    async fn describe_user_pool(&self, id: &str) -> CloudResult<Option<UserPoolSettings>> {
+        self.read_gate(Kind::PoolSettings, id).await?;
+        let Some((name, _)) = self.find_by_id(Kind::UserPool, id) else {
+            return Ok(None);
+        };
+        let st = self.st();
+        let domain = st
+            .objects
+            .iter()
+            .find(|((k, _), o)| *k == Kind::Domain && o.parent.as_deref() == Some(id))
+            .map(|((_, n), _)| n.clone());
+        let (password_policy, mfa) = st
+            .pools
+            .get(id)
+            .cloned()
+            .unwrap_or((PasswordPolicy::default(), MfaConfiguration::Off));
+        Ok(Some(UserPoolSettings {
+            id: id.to_owned(),
+            arn: Some(format!("arn:fake:userpool/{id}")),
+            name,
+            domain,
+            password_policy,
+            mfa,
+        }))
+    }
+    async fn update_password_policy(
+        &self,
+        id: &str,
+        change: &PasswordPolicyChange,
+    ) -> CloudResult<()> {
+        self.change_pool(id, |(policy, _)| *policy = change.apply(policy))
+            .await
+    }
+    async fn set_mfa_configuration(&self, id: &str, mfa: MfaConfiguration) -> CloudResult<()> {
+        self.change_pool(id, |(_, m)| *m = mfa).await
+    }
+}
+
+impl FakeCloud {
+    /// A change of an existing pool's settings: the gate, then `apply`.
+    async fn change_pool(
+        &self,
+        id: &str,
+        apply: impl FnOnce(&mut (PasswordPolicy, MfaConfiguration)),
+    ) -> CloudResult<()> {
+        match self.gate(Kind::PoolSettings, Op::Create, id) {
+            Gate::Go => {}
+            Gate::Fail(e) => return Err(e),
+            Gate::Hang | Gate::Crash(_) => return std::future::pending().await,
+        }
+        if self.find_by_id(Kind::UserPool, id).is_none() {
+            return Err(refuse("UpdateUserPool", "ResourceNotFoundException"));
+        }
+        let mut st = self.st();
+        let settings = st
+            .pools
+            .entry(id.to_owned())
+            .or_insert((PasswordPolicy::default(), MfaConfiguration::Off));
+        apply(settings);
+        Ok(())
+    }
+
+    /// A pool's password policy and MFA as the fake keeps them.
+    pub fn pool_settings(&self, id: &str) -> Option<(PasswordPolicy, MfaConfiguration)> {
+        self.st().pools.get(id).cloned()
+    }
+
+    /// Writes events to a stream, as a task's awslogs driver would: `(timestamp ms, message)`.
+    pub fn put_log_events(&self, group: &str, stream: &str, events: &[(i64, &str)]) {
+        let mut st = self.st();
+        for (t, m) in events {
+            st.logs
+                .push((group.to_owned(), stream.to_owned(), *t, (*m).to_owned()));
+        }
+    }
+
+    /// Every `FilterLogEvents` call so far.
+    pub fn log_filters(&self) -> Vec<LogFilter> {
+        self.st().log_filters.clone()
+    }
+
+    /// From now on one `FilterLogEvents` answers at most `n` events.
+    pub fn cap_log_pages(&self, n: u32) {
+        self.st().log_page_cap = Some(n);
+    }
+
+    /// From now on every continuation token is refused, as CloudWatch refuses expired ones.
+    pub fn expire_log_tokens(&self) {
+        self.st().log_tokens_expired = true;
+    }
+}
+
+/// `FilterLogEvents` over the events written with [`FakeCloud::put_log_events`]: the group's
+/// streams under the prefix, within the window, oldest first; the token is the offset.
+#[async_trait]
+impl ContainerLogs for FakeCloud {
+    async fn filter_events(&self, f: &LogFilter) -> CloudResult<LogEvents> {
+        self.read_gate(Kind::Logs, &f.stream_prefix).await?;
+        let mut st = self.st();
+        st.log_filters.push(f.clone());
+        let mut matching: Vec<LogEvent> = st
+            .logs
+            .iter()
+            .filter(|(g, s, t, _)| {
+                *g == f.log_group
+                    && s.starts_with(&f.stream_prefix)
+                    && (f.start_ms..=f.end_ms).contains(t)
+            })
+            .map(|(_, s, t, m)| LogEvent {
+                timestamp_ms: *t,
+                message: m.clone(),
+                log_stream: s.clone(),
+            })
+            .collect();
+        matching
+            .sort_by(|a, b| (a.timestamp_ms, &a.log_stream).cmp(&(b.timestamp_ms, &b.log_stream)));
+        let offset = match &f.next_token {
+            None => 0,
+            Some(t) => match t.strip_prefix("tok-").and_then(|n| n.parse::<usize>().ok()) {
+                Some(n) if !st.log_tokens_expired => n,
+                _ => return Ok(LogEvents::TokenRejected),
+            },
+        };
+        let take = f.limit.min(st.log_page_cap.unwrap_or(u32::MAX)) as usize;
+        let events: Vec<LogEvent> = matching.iter().skip(offset).take(take).cloned().collect();
+        let end = offset + events.len();
+        Ok(LogEvents::Page {
+            next_token: (end < matching.len()).then(|| format!("tok-{end}")),
+            events,
+        })
     }
 }
 
@@ -756,6 +926,7 @@ impl Compute for FakeCloud {
             .await?;
         let rev = {
             let mut st = self.st();
+            st.registered.push(spec.clone());
             let rev = st.revisions.entry(spec.family.clone()).or_insert(0);
             *rev += 1;
             *rev
@@ -785,10 +956,15 @@ impl Compute for FakeCloud {
             .next()
             .unwrap_or_default()
             .to_owned();
-        self.st()
-            .created_desired
-            .entry(spec.name.clone())
-            .or_insert(spec.desired_count);
+        {
+            let mut st = self.st();
+            st.created_desired
+                .entry(spec.name.clone())
+                .or_insert(spec.desired_count);
+            st.service_revision
+                .entry(spec.name.clone())
+                .or_insert_with(|| spec.task_definition_arn.clone());
+        }
         self.create(
             Kind::Service,
             &spec.name,
@@ -831,15 +1007,28 @@ impl Compute for FakeCloud {
         };
         let desired = Self::desired_now(&st, name);
         let running = st.running.get(name).copied().unwrap_or(desired);
-        let family = st
-            .objects
-            .iter()
-            .find(|((k, _), _)| *k == Kind::TaskDefinition)
-            .map(|((_, n), td)| {
-                let rev = st.revisions.get(n).copied().unwrap_or(0);
-                format!("{}:{rev}", td.id)
-            })
-            .unwrap_or_default();
+        let family = st.service_revision.get(name).cloned().unwrap_or_else(|| {
+            st.objects
+                .iter()
+                .find(|((k, _), _)| *k == Kind::TaskDefinition)
+                .map(|((_, n), td)| {
+                    let rev = st.revisions.get(n).copied().unwrap_or(0);
+                    format!("{}:{rev}", td.id)
+                })
+                .unwrap_or_default()
+        });
+        let rolled_back = st.rolled_back.get(name).map(|failed| ServiceDeployment {
+            id: format!("ecs-svc/{}-failed", o.id),
+            status: "INACTIVE".to_owned(),
+            rollout_state: Some("FAILED".to_owned()),
+            rollout_state_reason: Some(
+                "ECS deployment circuit breaker: tasks failed to start.".to_owned(),
+            ),
+            task_definition: failed.clone(),
+            desired_count: 0,
+            running_count: 0,
+            pending_count: 0,
+        });
         let arn = format!("arn:aws:ecs:fake:service/{}", o.id);
         Ok(Some(ServiceStatus {
             arn,
@@ -864,7 +1053,10 @@ impl Compute for FakeCloud {
                 desired_count: desired,
                 running_count: running,
                 pending_count: desired.saturating_sub(running),
-            }],
+            }]
+            .into_iter()
+            .chain(rolled_back)
+            .collect(),
             tasks: (1..=running)
                 .map(|n| ServiceTask {
                     task_id: format!("task-{n}"),
@@ -931,6 +1123,20 @@ impl Compute for FakeCloud {
         })
         .await
     }
+    async fn deploy_revision(&self, rollout: &ServiceRollout) -> CloudResult<()> {
+        let crash = match self.gate(Kind::ServiceUpdate, Op::Create, &rollout.name) {
+            Gate::Go => None,
+            Gate::Fail(e) => return Err(e),
+            Gate::Hang => return std::future::pending().await,
+            Gate::Crash(n) => Some(n),
+        };
+        self.roll_out(rollout)?;
+        if let Some(n) = crash {
+            n.notify_one();
+            return std::future::pending().await;
+        }
+        Ok(())
+    }
     async fn set_autoscaling(&self, b: &ScalingBounds) -> CloudResult<()> {
         self.update(
             Kind::ScalingUpdate,
@@ -948,6 +1154,44 @@ impl Compute for FakeCloud {
 }
 
 impl FakeCloud {
+    /// `UpdateService(taskDefinition)`: the service moves onto the revision, or, when a test
+    /// asked for it, the circuit breaker rolls it back and it stays where it was.
+    fn roll_out(&self, rollout: &ServiceRollout) -> CloudResult<()> {
+        let mut st = self.st();
+        if !st
+            .objects
+            .contains_key(&(Kind::Service, rollout.name.clone()))
+        {
+            return Err(refuse("UpdateService", "ServiceNotFoundException"));
+        }
+        let (family_id, rev) = rollout
+            .task_definition_arn
+            .split_once(':')
+            .unwrap_or((rollout.task_definition_arn.as_str(), ""));
+        let known = st.objects.iter().any(|((k, n), o)| {
+            *k == Kind::TaskDefinition
+                && o.id == family_id
+                && rev
+                    .parse::<u32>()
+                    .is_ok_and(|r| r >= 1 && r <= st.revisions.get(n).copied().unwrap_or(0))
+        });
+        if !known {
+            return Err(refuse(
+                "UpdateService",
+                "ClientException: no such task definition revision",
+            ));
+        }
+        st.rollouts.push(rollout.clone());
+        if std::mem::take(&mut st.roll_back_next) {
+            st.rolled_back
+                .insert(rollout.name.clone(), rollout.task_definition_arn.clone());
+        } else {
+            st.service_revision
+                .insert(rollout.name.clone(), rollout.task_definition_arn.clone());
+        }
+        Ok(())
+    }
+
     /// A change to an existing object: the gate, then `apply`, or a refusal when it is gone.
     async fn update(
         &self,
@@ -977,6 +1221,27 @@ impl FakeCloud {
     /// How many forced deployments a service had.
     pub fn deployments(&self, service: &str) -> u32 {
         self.st().deployments.get(service).copied().unwrap_or(0)
+    }
+
+    /// Every task definition registered so far, in order.
+    pub fn registered(&self) -> Vec<TaskDefinitionSpec> {
+        self.st().registered.clone()
+    }
+
+    /// Every rolling deployment asked for so far, in order.
+    pub fn rollouts(&self) -> Vec<ServiceRollout> {
+        self.st().rollouts.clone()
+    }
+
+    /// The revision a service runs now.
+    pub fn revision_of(&self, service: &str) -> Option<String> {
+        self.st().service_revision.get(service).cloned()
+    }
+
+    /// The next rolling deployment fails its tasks, and the circuit breaker rolls the service
+    /// back onto the revision it ran.
+    pub fn roll_back_next_deployment(&self) {
+        self.st().roll_back_next = true;
     }
 
     /// A scalable target's `(min, max, suspended)` as last registered by a lifecycle change.
@@ -1055,6 +1320,43 @@ impl Archive for FakeCloud {
         Ok(self
             .find(Kind::Archive, &uri)
             .map(|_| CloudResource::new(uri)))
+    }
+    async fn restore_database(&self, database: &str, bucket: &str, key: &str) -> CloudResult<()> {
+        self.restore(Kind::Database, database, &format!("s3://{bucket}/{key}"))
+            .await
+    }
+    async fn restore_files(
+        &self,
+        _access_point_id: &str,
+        root_directory: &str,
+        bucket: &str,
+        key: &str,
+    ) -> CloudResult<()> {
+        self.restore(
+            Kind::Directory,
+            root_directory,
+            &format!("s3://{bucket}/{key}"),
+        )
+        .await
+    }
+}
+
+impl FakeCloud {
+    /// A restore into `target` from the archive at `uri`: both must exist.
+    async fn restore(&self, kind: Kind, target: &str, uri: &str) -> CloudResult<()> {
+        match self.gate(Kind::Restore, Op::Create, &format!("{target} from {uri}")) {
+            Gate::Go => {}
+            Gate::Fail(e) => return Err(e),
+            Gate::Hang | Gate::Crash(_) => return std::future::pending().await,
+        }
+        let st = self.st();
+        if !st.objects.contains_key(&(Kind::Archive, uri.to_owned())) {
+            return Err(refuse("restore", "no such archive"));
+        }
+        if !st.objects.contains_key(&(kind, target.to_owned())) {
+            return Err(refuse("restore", "no such database or directory"));
+        }
+        Ok(())
     }
 }
 

@@ -3,11 +3,14 @@
 //! paused clock, so nothing really waits.
 
 mod audit;
+mod backup;
 mod deprovision;
 mod ecs_sync;
 mod fake_cloud;
 mod faults;
+mod identity;
 mod lifecycle;
+mod logs;
 mod plan;
 mod provisioning;
 mod resume;
@@ -16,6 +19,7 @@ mod status_health;
 mod tenant_events;
 mod tenant_sync;
 mod terraform;
+mod update;
 mod worker;
 
 use std::sync::Arc;

@@ -17,6 +17,9 @@
 //! S3), then every ledger object is deleted in reverse creation order; a failure stops with the
 //! instance FAILED and a new deprovisioning resumes at the first object not yet deleted.
 
+mod backup;
+mod identity;
+
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::future::Future;
@@ -37,6 +40,7 @@ use crate::ids::{EventId, IdGenerator, OperationId};
 use crate::tenant::{TenantService, TenantStatus};
 use crate::time::{Clock, Timestamp};
 
+use super::backup::BackupWrite;
 use super::ledger::{LedgerEntry, LedgerStatus, ResourceType};
 use super::model::Instance;
 use super::naming::{Component, Names, PlatformConfig, tags};
@@ -52,6 +56,8 @@ use super::ports::{
 };
 use super::state::InstanceState;
 use super::values::DesiredCount;
+
+mod update;
 
 /// The EventBridge `source` of instance events.
 pub const INSTANCE_SOURCE: &str = "bbws.instance-management";
@@ -284,6 +290,9 @@ impl ProvisioningEngine {
         if op.status.is_terminal() {
             return Ok(());
         }
+        if op.op_type == OperationType::ConfigureIdentity {
+            return self.refuse_identity(&op, message).await;
+        }
         let Some(current) = self
             .store
             .get_instance(&op.tenant_id, &op.instance_id)
@@ -303,23 +312,45 @@ impl ProvisioningEngine {
                 | OperationType::Park
                 | OperationType::Unpark
                 | OperationType::Scale
-                | OperationType::Restart,
+                | OperationType::Restart
+                | OperationType::Update,
                 state,
             ) if state == during => None,
+            (OperationType::Restore, InstanceState::Suspending) | (OperationType::Backup, _) => {
+                None
+            }
             _ => return Ok(()),
         };
-        let through = match via {
-            Some(via) => current.moved(via, ENGINE_ACTOR, now)?,
-            None => current.clone(),
-        };
-        let mut instance = through.moved(InstanceState::Failed, ENGINE_ACTOR, now)?;
-        instance.version = current.version + 1;
         let reason = FailureReason {
             code: ErrorCode::CloudUnavailable,
             message: message.to_owned(),
             resources: Vec::new(),
         };
-        instance.last_error = Some(reason.clone());
+        // A backup or an update changes nothing of the instance until it has run: only its
+        // operation (and the backup) fail.
+        let keep = matches!(op.op_type, OperationType::Backup | OperationType::Update);
+        let mut instance = if keep {
+            current.touched(ENGINE_ACTOR, now)
+        } else {
+            let through = match via {
+                Some(via) => current.moved(via, ENGINE_ACTOR, now)?,
+                None => current.clone(),
+            };
+            let mut failed = through.moved(InstanceState::Failed, ENGINE_ACTOR, now)?;
+            failed.last_error = Some(reason.clone());
+            failed
+        };
+        instance.version = current.version + 1;
+        let backup = match op.backup_id.filter(|_| keep) {
+            Some(id) => self.store.backup(&op.tenant_id, &id).await?.map(|mut b| {
+                let expect = WriteExpect::Version(b.version);
+                b.status = super::backup::BackupStatus::Failed;
+                b.error = Some(message.to_owned());
+                b.version += 1;
+                BackupWrite { backup: b, expect }
+            }),
+            None => None,
+        };
         let mut next = op.clone();
         next.status = OperationStatus::Failed;
         next.error = Some(reason);
@@ -330,6 +361,7 @@ impl ProvisioningEngine {
         next.recompute(now);
         self.store
             .write_instance(InstanceWrite {
+                backup,
                 instance,
                 expect: WriteExpect::Version(current.version),
                 guard: InstanceGuard::Keep,
@@ -427,10 +459,10 @@ impl ProvisioningEngine {
             | OperationType::Unpark
             | OperationType::Scale
             | OperationType::Restart => run.lifecycle().await,
-            other => Err(Error::business(
-                ErrorCode::ValidationError,
-                format!("The engine does not run {other} operations"),
-            )),
+            OperationType::Update => run.update().await,
+            OperationType::Backup => run.backup().await,
+            OperationType::Restore => run.restore().await,
+            OperationType::ConfigureIdentity => run.configure_identity().await,
         }
     }
 }
@@ -522,6 +554,19 @@ impl<'e> Run<'e> {
         event: Option<(&str, Value)>,
         f: impl FnOnce(&mut Instance, &mut Operation),
     ) -> Result<()> {
+        self.transition_with(to, guard, audit, event, None, f).await
+    }
+
+    /// [`Self::transition`] that also writes a backup in the same transaction.
+    async fn transition_with(
+        &self,
+        to: InstanceState,
+        guard: InstanceGuard,
+        audit: Option<(&str, Value)>,
+        event: Option<(&str, Value)>,
+        backup: Option<BackupWrite>,
+        f: impl FnOnce(&mut Instance, &mut Operation),
+    ) -> Result<()> {
         let now = self.now();
         let mut st = self.state.lock().await;
         let mut instance = if to == st.instance.state {
@@ -536,6 +581,7 @@ impl<'e> Run<'e> {
         op.recompute(now);
         let ids = self.engine.ids.as_ref();
         let write = InstanceWrite {
+            backup,
             expect: WriteExpect::Version(st.instance.version),
             guard,
             operation: Some(OperationWrite {
@@ -778,6 +824,51 @@ impl<'e> Run<'e> {
         spec
     }
 
+    /// The task definition of `instance` (§4.4 step B): its image and task size, the tenant's
+    /// database and access point, the logs. Provisioning registers it; an update registers it
+    /// again for the instance as the update leaves it.
+    fn task_definition_spec(&self, instance: &Instance) -> CloudResult<TaskDefinitionSpec> {
+        let cfg = self.cfg();
+        let n = &self.names;
+        let host = &instance.domain;
+        let environment = BTreeMap::from([
+            ("WORDPRESS_DB_HOST".to_owned(), cfg.rds_endpoint.clone()),
+            ("WORDPRESS_DB_NAME".to_owned(), n.database.clone()),
+            ("WORDPRESS_TABLE_PREFIX".to_owned(), "wp_".to_owned()),
+            (
+                "WORDPRESS_DEBUG".to_owned(),
+                if instance.environment == crate::tenant::Environment::Dev {
+                    "1"
+                } else {
+                    "0"
+                }
+                .to_owned(),
+            ),
+            (
+                "WORDPRESS_CONFIG_EXTRA".to_owned(),
+                format!(
+                    "if ((isset($_SERVER['HTTP_X_FORWARDED_PROTO']) && $_SERVER['HTTP_X_FORWARDED_PROTO'] === 'https') || (isset($_SERVER['HTTP_CLOUDFRONT_FORWARDED_PROTO']) && $_SERVER['HTTP_CLOUDFRONT_FORWARDED_PROTO'] === 'https')) {{ $_SERVER['HTTPS'] = 'on'; }} define('FORCE_SSL_ADMIN', true); define('WP_HOME', 'https://{host}'); define('WP_SITEURL', 'https://{host}');"
+                ),
+            ),
+        ]);
+        Ok(TaskDefinitionSpec {
+            family: n.task_family.clone(),
+            cpu: instance.task_size.cpu(),
+            memory: instance.task_size.memory(),
+            image: instance.image(&cfg.image_repository),
+            execution_role_arn: cfg.execution_role_arn.clone(),
+            task_role_arn: cfg.task_role_arn.clone(),
+            file_system_id: cfg.efs_file_system_id.clone(),
+            access_point_id: self.id_of(ResourceType::EfsAccessPoint)?,
+            db_secret_arn: self.id_of(ResourceType::DbSecret)?,
+            environment,
+            log_group: cfg.log_group.clone(),
+            log_stream_prefix: n.log_stream_prefix.clone(),
+            region: cfg.region.clone(),
+            tags: tags(instance, Component::Wordpress),
+        })
+    }
+
     async fn find(&self, rt: ResourceType) -> CloudResult<Option<CloudResource>> {
         let c = &self.engine.cloud;
         let cfg = self.cfg();
@@ -995,43 +1086,7 @@ impl<'e> Run<'e> {
                     .await
             }
             ResourceType::TaskDefinition => {
-                let host = &instance.domain;
-                let environment = BTreeMap::from([
-                    ("WORDPRESS_DB_HOST".to_owned(), cfg.rds_endpoint.clone()),
-                    ("WORDPRESS_DB_NAME".to_owned(), n.database.clone()),
-                    ("WORDPRESS_TABLE_PREFIX".to_owned(), "wp_".to_owned()),
-                    (
-                        "WORDPRESS_DEBUG".to_owned(),
-                        if instance.environment == crate::tenant::Environment::Dev {
-                            "1"
-                        } else {
-                            "0"
-                        }
-                        .to_owned(),
-                    ),
-                    (
-                        "WORDPRESS_CONFIG_EXTRA".to_owned(),
-                        format!(
-                            "if ((isset($_SERVER['HTTP_X_FORWARDED_PROTO']) && $_SERVER['HTTP_X_FORWARDED_PROTO'] === 'https') || (isset($_SERVER['HTTP_CLOUDFRONT_FORWARDED_PROTO']) && $_SERVER['HTTP_CLOUDFRONT_FORWARDED_PROTO'] === 'https')) {{ $_SERVER['HTTPS'] = 'on'; }} define('FORCE_SSL_ADMIN', true); define('WP_HOME', 'https://{host}'); define('WP_SITEURL', 'https://{host}');"
-                        ),
-                    ),
-                ]);
-                let spec = TaskDefinitionSpec {
-                    family: n.task_family.clone(),
-                    cpu: instance.task_size.cpu(),
-                    memory: instance.task_size.memory(),
-                    image: format!("{}:{}", cfg.image_repository, instance.wordpress_version),
-                    execution_role_arn: cfg.execution_role_arn.clone(),
-                    task_role_arn: cfg.task_role_arn.clone(),
-                    file_system_id: cfg.efs_file_system_id.clone(),
-                    access_point_id: self.id_of(ResourceType::EfsAccessPoint)?,
-                    db_secret_arn: self.id_of(ResourceType::DbSecret)?,
-                    environment,
-                    log_group: cfg.log_group.clone(),
-                    log_stream_prefix: n.log_stream_prefix.clone(),
-                    region: cfg.region.clone(),
-                    tags: tags(&instance, Component::Wordpress),
-                };
+                let spec = self.task_definition_spec(&instance)?;
                 self.call(step, || c.compute.register_task_definition(&spec))
                     .await
             }
@@ -1658,7 +1713,27 @@ impl<'e> Run<'e> {
     }
 
     async fn lifecycle_failed(&self, failure: &StepFailure) -> Result<Operation> {
-        let reason = failure.reason();
+        self.end_failed(
+            failure,
+            failure.reason(),
+            InstanceState::Failed,
+            "INSTANCE_LIFECYCLE_FAILED",
+            true,
+        )
+        .await
+    }
+
+    /// Ends the operation FAILED at the failure's step with `reason`, the instance moved to `to`
+    /// (kept where it is when `to` is its state; `reason` its last error when `mark`), and
+    /// `event` audited and published.
+    async fn end_failed(
+        &self,
+        failure: &StepFailure,
+        reason: FailureReason,
+        to: InstanceState,
+        event: &str,
+        mark: bool,
+    ) -> Result<Operation> {
         let op = self.op().await;
         let now = self.now();
         let step = failure.step;
@@ -1666,12 +1741,14 @@ impl<'e> Run<'e> {
         let audit = json!({"operationId": op.id.to_string(), "type": op.op_type.as_str(),
                            "step": step.as_str(), "error": reason.message});
         self.transition(
-            InstanceState::Failed,
+            to,
             InstanceGuard::Keep,
-            Some(("INSTANCE_LIFECYCLE_FAILED", audit.clone())),
-            Some(("INSTANCE_LIFECYCLE_FAILED", audit)),
+            Some((event, audit.clone())),
+            Some((event, audit)),
             |inst, o| {
-                inst.last_error = Some(reason.clone());
+                if mark {
+                    inst.last_error = Some(reason.clone());
+                }
                 o.status = OperationStatus::Failed;
                 o.error = Some(reason.clone());
                 o.completed_at = Some(now);

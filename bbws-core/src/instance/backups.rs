@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::auth::{Actor, TenantAction};
 use crate::error::{Error, ErrorCode, Result};
-use crate::idempotency::{IdempotencyKey, request_fingerprint};
+use crate::idempotency::IdempotencyKey;
 use crate::ids::{BackupId, InstanceId, OperationId, TenantId};
 use crate::tenant::Created;
 
@@ -39,21 +39,6 @@ impl InstanceService {
             "Operation {current} ({}) of instance {} is still {}; try again when it has finished",
             op.op_type, instance.id, op.status
         )))
-    }
-
-    /// The scoped key and fingerprint of a request with an `Idempotency-Key`.
-    fn idem(
-        actor: &Actor,
-        key: Option<&IdempotencyKey>,
-        op_type: OperationType,
-        canonical: &serde_json::Value,
-    ) -> Option<(String, String)> {
-        key.map(|k| {
-            (
-                k.scoped(&format!("{op_type}_INSTANCE"), actor.sub()),
-                request_fingerprint(&canonical.to_string()),
-            )
-        })
     }
 
     /// A new PENDING operation of `op_type` on the instance.

@@ -214,6 +214,13 @@ pub struct LedgerEntry {
     pub updated_at: Timestamp,
 }
 
+/// The ledger's created object of that type, if it has one.
+pub fn created(ledger: &[LedgerEntry], rt: ResourceType) -> Option<&LedgerEntry> {
+    ledger
+        .iter()
+        .find(|e| e.resource_type == rt && e.status == LedgerStatus::Created)
+}
+
 impl LedgerEntry {
     pub fn step(&self) -> StepName {
         self.resource_type.step()

@@ -13,7 +13,7 @@ use std::fmt::{self, Write as _};
 
 use crate::time::Timestamp;
 
-use super::ledger::{LedgerEntry, LedgerStatus, ResourceType};
+use super::ledger::{LedgerEntry, ResourceType, created};
 use super::model::Instance;
 use super::naming::{Names, PlatformConfig};
 use super::ports::{CloudError, CloudMode, InstanceCloud, ServiceStatus, TargetHealth};
@@ -210,10 +210,7 @@ impl LiveReader<'_> {
 
     /// The id of a created ledger object of that type.
     fn created(&self, rt: ResourceType) -> Option<&str> {
-        self.ledger
-            .iter()
-            .find(|e| e.resource_type == rt && e.status == LedgerStatus::Created)
-            .and_then(|e| e.id.as_deref())
+        created(self.ledger, rt).and_then(|e| e.id.as_deref())
     }
 
     fn names(&self) -> Names {

@@ -365,6 +365,21 @@ impl InstanceService {
         }
     }
 
+    /// The scoped key and fingerprint of a request with an `Idempotency-Key`.
+    pub(super) fn idem(
+        actor: &Actor,
+        key: Option<&IdempotencyKey>,
+        op_type: OperationType,
+        canonical: &serde_json::Value,
+    ) -> Option<(String, String)> {
+        key.map(|k| {
+            (
+                k.scoped(&format!("{op_type}_INSTANCE"), actor.sub()),
+                request_fingerprint(&canonical.to_string()),
+            )
+        })
+    }
+
     pub(super) async fn replayed(
         &self,
         scoped: &str,
@@ -483,8 +498,11 @@ impl InstanceService {
     ) -> Result<Created<Accepted>> {
         actor.authorize(tenant_id, TenantAction::Provisioning)?;
         let now = self.ports.clock.now();
-        let idem = key.map(|k| {
-            let canonical = json!({
+        let idem = Self::idem(
+            actor,
+            key,
+            OperationType::Provision,
+            &json!({
                 "tenantId": tenant_id.to_string(),
                 "tier": req.tier.as_str(),
                 "cpu": req.task_size.map(super::values::TaskSize::cpu),
@@ -493,12 +511,8 @@ impl InstanceService {
                 "wordpressVersion": req.wordpress_version,
                 "opportunityId": req.opportunity.as_ref().map(|o| o.as_str().to_owned()),
                 "resourceKey": req.resource_key.as_ref().map(|k| k.as_str().to_owned()),
-            });
-            (
-                k.scoped("PROVISION_INSTANCE", actor.sub()),
-                request_fingerprint(&canonical.to_string()),
-            )
-        });
+            }),
+        );
         if let Some((scoped, fp)) = &idem
             && let Some(done) = self.replayed(scoped, fp, now).await?
         {
@@ -641,18 +655,17 @@ impl InstanceService {
     ) -> Result<Created<Accepted>> {
         actor.authorize(tenant_id, TenantAction::Delete)?;
         let now = self.ports.clock.now();
-        let idem = key.map(|k| {
-            let canonical = json!({
+        let idem = Self::idem(
+            actor,
+            key,
+            OperationType::Deprovision,
+            &json!({
                 "tenantId": tenant_id.to_string(),
                 "instanceId": instance_id.to_string(),
                 "archiveData": options.archive_data,
                 "reason": options.reason,
-            });
-            (
-                k.scoped("DEPROVISION_INSTANCE", actor.sub()),
-                request_fingerprint(&canonical.to_string()),
-            )
-        });
+            }),
+        );
         if let Some((scoped, fp)) = &idem
             && let Some(done) = self.replayed(scoped, fp, now).await?
         {
@@ -726,19 +739,18 @@ impl InstanceService {
         actor.authorize(tenant_id, TenantAction::Provisioning)?;
         let now = self.ports.clock.now();
         let op_type = req.operation_type();
-        let idem = key.map(|k| {
-            let canonical = json!({
+        let idem = Self::idem(
+            actor,
+            key,
+            op_type,
+            &json!({
                 "tenantId": tenant_id.to_string(),
                 "instanceId": instance_id.to_string(),
                 "type": op_type.as_str(),
                 "reason": req.reason(),
                 "desiredCount": req.desired_count(),
-            });
-            (
-                k.scoped(&format!("{op_type}_INSTANCE"), actor.sub()),
-                request_fingerprint(&canonical.to_string()),
-            )
-        });
+            }),
+        );
         if let Some((scoped, fp)) = &idem
             && let Some(done) = self.replayed(scoped, fp, now).await?
         {

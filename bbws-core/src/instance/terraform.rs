@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 
 use crate::tenant::Environment;
 
-use super::ledger::{LedgerEntry, LedgerStatus, ResourceType};
+use super::ledger::{LedgerEntry, ResourceType, created};
 use super::model::Instance;
 use super::naming::{Component, Names, PlatformConfig, tags};
 
@@ -142,9 +142,7 @@ fn profile(env: Environment) -> EnvProfile {
 
 /// The priority the engine reserved for the instance's host, if it did.
 fn reserved_priority(ledger: &[LedgerEntry]) -> Option<u32> {
-    ledger
-        .iter()
-        .find(|e| e.resource_type == ResourceType::AlbPriority && e.status == LedgerStatus::Created)
+    created(ledger, ResourceType::AlbPriority)
         .and_then(|e| e.id.as_deref())
         .and_then(|id| id.parse().ok())
 }

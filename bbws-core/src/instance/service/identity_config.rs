@@ -6,25 +6,18 @@ use serde_json::json;
 
 use crate::auth::{Actor, TenantAction};
 use crate::error::{Error, Result};
-use crate::idempotency::{IdempotencyKey, request_fingerprint};
+use crate::idempotency::IdempotencyKey;
 use crate::ids::{InstanceId, OperationId, TenantId};
 use crate::tenant::Created;
 
 use super::container_logs::read_failed;
 use super::{Acceptance, Accepted, InstanceService};
 use crate::instance::identity::{IdentityChange, IdentityConfig};
-use crate::instance::ledger::{LedgerEntry, LedgerStatus, ResourceType};
+use crate::instance::ledger::{ResourceType, created};
 use crate::instance::model::Instance;
 use crate::instance::operation::{Operation, OperationType};
 use crate::instance::records::IdentityChangeRecord;
 use crate::instance::state::InstanceState;
-
-/// The id (or ARN) of a created object of the ledger.
-fn created(ledger: &[LedgerEntry], rt: ResourceType) -> Option<&LedgerEntry> {
-    ledger
-        .iter()
-        .find(|e| e.resource_type == rt && e.status == LedgerStatus::Created)
-}
 
 /// 409: the instance has no user pool to read (or the one on record is gone).
 fn no_pool(instance: &Instance, why: String) -> Error {
@@ -113,18 +106,17 @@ impl InstanceService {
         let op_type = OperationType::ConfigureIdentity;
         let requested = serde_json::to_value(IdentityChangeRecord::from(&change))
             .map_err(|e| Error::Internal(format!("identity change: {e}")))?;
-        let idem = key.map(|k| {
-            let canonical = json!({
+        let idem = Self::idem(
+            actor,
+            key,
+            op_type,
+            &json!({
                 "tenantId": tenant_id.to_string(),
                 "instanceId": instance_id.to_string(),
                 "type": op_type.as_str(),
                 "change": requested,
-            });
-            (
-                k.scoped(&format!("{op_type}_INSTANCE"), actor.sub()),
-                request_fingerprint(&canonical.to_string()),
-            )
-        });
+            }),
+        );
         if let Some((scoped, fp)) = &idem
             && let Some(done) = self.replayed(scoped, fp, now).await?
         {

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::auth::{Actor, TenantAction};
 use crate::error::{Error, Result};
-use crate::idempotency::{IdempotencyKey, request_fingerprint};
+use crate::idempotency::IdempotencyKey;
 use crate::ids::{InstanceId, OperationId, TenantId};
 use crate::tenant::Created;
 
@@ -65,20 +65,19 @@ impl InstanceService {
         actor.authorize(tenant_id, TenantAction::Provisioning)?;
         let now = self.ports.clock.now();
         let asked = UpdateRecord::from(&update);
-        let idem = key.map(|k| {
-            let canonical = json!({
+        let idem = Self::idem(
+            actor,
+            key,
+            OperationType::Update,
+            &json!({
                 "tenantId": tenant_id.to_string(),
                 "instanceId": instance_id.to_string(),
                 "type": OperationType::Update.as_str(),
                 "containerImage": asked.container_image,
                 "wordpressVersion": asked.wordpress_version,
                 "tier": asked.tier,
-            });
-            (
-                k.scoped("UPDATE_INSTANCE", actor.sub()),
-                request_fingerprint(&canonical.to_string()),
-            )
-        });
+            }),
+        );
         if let Some((scoped, fp)) = &idem
             && let Some(done) = self.replayed(scoped, fp, now).await?
         {

@@ -412,9 +412,7 @@ impl PyInstanceService {
         idempotency_key: Option<&str>,
     ) -> Result<Bound<'py, PyAny>, Failure> {
         let (actor, tenant, id) = target(py, claims, tenant_id, instance_id)?;
-        let backup = backup_id
-            .parse::<BackupId>()
-            .map_err(|_| Error::field("backupId", "backupId must be backup-{uuid}"))?;
+        let backup = backup_id.parse::<BackupId>()?;
         let key = key(idempotency_key)?;
         let created = self.call(py, true, move |o| async move {
             o.instances

@@ -228,8 +228,7 @@ pub async fn restore_instance(
     let backup = body
         .backup_id
         .ok_or_else(|| Error::field("backupId", "backupId is required"))?
-        .parse::<BackupId>()
-        .map_err(|_| Error::field("backupId", "backupId must be backup-{uuid}"))?;
+        .parse::<BackupId>()?;
     let created = s
         .instances
         .request_restore(&actor, &tenant, &id, &backup, key.as_ref())
